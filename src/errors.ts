@@ -1,0 +1,109 @@
+/**
+ * Errors. One base class with a stable `code`, so callers can `switch (err.code)` even when two copies of
+ * the library end up in one bundle (where `instanceof` would fail). Messages never contain the secret or
+ * the payload.
+ */
+
+export type TempIDErrorCode =
+  | "ERR_TEMPID_FORMAT"
+  | "ERR_TEMPID_TAMPERED"
+  | "ERR_TEMPID_PAYLOAD"
+  | "ERR_TEMPID_PAYLOAD_TOO_LARGE"
+  | "ERR_TEMPID_SCHEMA"
+  | "ERR_TEMPID_DURATION"
+  | "ERR_TEMPID_ARGUMENT"
+  | "ERR_TEMPID_STORE"
+  | "ERR_TEMPID_CONFIG"
+  | "ERR_TEMPID_UNSUPPORTED";
+
+export class TempIDError extends Error {
+  readonly code: TempIDErrorCode;
+  constructor(code: TempIDErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The text is not a token of an accepted format (wrong prefix, bad characters, bad length or layout). */
+export class TempIDFormatError extends TempIDError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_TEMPID_FORMAT", message, options);
+  }
+}
+
+/** The token is well formed but its tag does not match: altered, or made with another secret, purpose or bind value. */
+export class TempIDTamperedError extends TempIDError {
+  constructor(message = "token signature does not match (altered, or made with another secret, purpose or bind value)") {
+    super("ERR_TEMPID_TAMPERED", message);
+  }
+}
+
+/** The payload is not plain JSON data (functions, undefined, NaN, Dates, class instances, cycles…). */
+export class TempIDPayloadError extends TempIDError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_TEMPID_PAYLOAD", message, options);
+  }
+}
+
+/** The serialized payload is larger than `maxPayloadBytes`. */
+export class TempIDPayloadTooLargeError extends TempIDError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super("ERR_TEMPID_PAYLOAD_TOO_LARGE", `payload is ${size} bytes of JSON, over the limit of ${limit} bytes`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A Standard Schema rejected the payload. `issues` are the schema's own issues (they may quote payload values). */
+export class TempIDSchemaError extends TempIDError {
+  readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>;
+  constructor(issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>) {
+    super("ERR_TEMPID_SCHEMA", `payload does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"})`);
+    this.issues = issues;
+  }
+}
+
+/** A duration that is not `"30s"`/`"10m"`/`"2h"`/`"7d"` or a positive number of seconds up to 100 years. */
+export class TempIDDurationError extends TempIDError {
+  constructor(message: string) {
+    super("ERR_TEMPID_DURATION", message);
+  }
+}
+
+/** A bad argument: maxUses out of range, a bind value that is not text or bytes, an unknown option value. */
+export class TempIDArgumentError extends TempIDError {
+  constructor(message: string) {
+    super("ERR_TEMPID_ARGUMENT", message);
+  }
+}
+
+/** The use-count store failed (down, refused, timed out, bad reply). Never turned into a grant. */
+export class TempIDStoreError extends TempIDError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_TEMPID_STORE", message, options);
+  }
+}
+
+/** Misconfiguration: no secret in production, a short secret, a bad option. */
+export class TempIDConfigError extends TempIDError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_TEMPID_CONFIG", message, options);
+  }
+}
+
+/** The operation does not exist for this token or format (purpose/bind with V2, revoking an unlimited token). */
+export class TempIDUnsupportedError extends TempIDError {
+  constructor(message: string) {
+    super("ERR_TEMPID_UNSUPPORTED", message);
+  }
+}
+
+/** Wraps anything a store threw into a TempIDStoreError (keeping it as `cause`), leaving TempIDStoreErrors as they are. */
+export function toStoreError(err: unknown, what: string): TempIDStoreError {
+  if (err instanceof TempIDStoreError) return err;
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new TempIDStoreError(`${what} failed: ${detail}`, { cause: err });
+}

@@ -1,0 +1,120 @@
+import { hkdf, KeyMaterial } from "./crypto.js";
+import { TempIDConfigError } from "./errors.js";
+
+/** A secret: text (taken as its UTF-8 bytes) or raw bytes. */
+export type Secret = string | Uint8Array<ArrayBuffer>;
+
+/** The native format refuses secrets shorter than this (256 bits). */
+export const MIN_V3_SECRET_BYTES = 32;
+
+const encoder = new TextEncoder();
+
+export function secretBytes(secret: Secret): Uint8Array<ArrayBuffer> {
+  return typeof secret === "string" ? encoder.encode(secret) : new Uint8Array(secret);
+}
+
+/** One secret's V3 keys: nothing uses the secret directly; each use has its own HKDF label. */
+export interface V3Key {
+  /** 16-bit key id written in every token, so a verify picks its key without trying each one. */
+  readonly kid: number;
+  readonly mac: KeyMaterial;
+  readonly enc: KeyMaterial;
+}
+
+/** One secret's V2 keys, as the Python package derives them. */
+export interface V2Key {
+  /** V2 signs with the secret's bytes themselves (the Python package's choice). */
+  readonly mac: KeyMaterial;
+  readonly enc: KeyMaterial;
+}
+
+const V3_SALT = encoder.encode("tempid/v3");
+
+/**
+ * Derived keys, shared by every instance in this realm that uses the same secret, so creating an instance
+ * per request (as Workers code often does) does not derive and import keys each time. Bounded.
+ */
+const derived = new Map<string, Promise<V3Key> | Promise<V2Key>>();
+const DERIVED_CACHE_SIZE = 32;
+
+function cached<K extends V3Key | V2Key>(kind: string, secret: Secret, derive: () => Promise<K>): Promise<K> {
+  const id = kind + (typeof secret === "string" ? "s" + secret : "b" + Array.from(secret).join(","));
+  let hit = derived.get(id) as Promise<K> | undefined;
+  if (hit === undefined) {
+    if (derived.size >= DERIVED_CACHE_SIZE) derived.delete(derived.keys().next().value!);
+    hit = derive();
+    derived.set(id, hit);
+  }
+  return hit;
+}
+
+export function deriveV3Key(secret: Secret): Promise<V3Key> {
+  return cached("3", secret, () => deriveV3KeyUncached(secret));
+}
+
+export function deriveV2Key(secret: Secret): Promise<V2Key> {
+  return cached("2", secret, () => deriveV2KeyUncached(secret));
+}
+
+async function deriveV3KeyUncached(secret: Secret): Promise<V3Key> {
+  const ikm = secretBytes(secret);
+  const [mac, enc, kid] = await Promise.all([
+    hkdf(ikm, V3_SALT, "tempid/v3/mac", 32),
+    hkdf(ikm, V3_SALT, "tempid/v3/enc", 32),
+    hkdf(ikm, V3_SALT, "tempid/v3/kid", 2),
+  ]);
+  return { kid: (kid[0]! << 8) | kid[1]!, mac: new KeyMaterial(mac), enc: new KeyMaterial(enc) };
+}
+
+async function deriveV2KeyUncached(secret: Secret): Promise<V2Key> {
+  const ikm = secretBytes(secret);
+  const enc = await hkdf(ikm, new Uint8Array(0), "tempid-payload-enc-v2", 32);
+  return { mac: new KeyMaterial(ikm), enc: new KeyMaterial(enc) };
+}
+
+/**
+ * The secrets of one instance, derived once and cached. The first secret mints; all of them verify.
+ */
+export class Keyring {
+  readonly #secrets: readonly Secret[];
+  #v3: Promise<{ current: V3Key; byKid: Map<number, V3Key> }> | undefined;
+  #v2: Promise<V2Key[]> | undefined;
+
+  constructor(secrets: readonly Secret[]) {
+    this.#secrets = secrets;
+  }
+
+  /** Checks what can be checked without deriving anything: V3 secrets are at least 32 bytes. */
+  static assertV3Secrets(secrets: readonly Secret[]): void {
+    secrets.forEach((secret, i) => {
+      const n = secretBytes(secret).length;
+      if (n < MIN_V3_SECRET_BYTES) {
+        throw new TempIDConfigError(
+          `secret${secrets.length > 1 ? ` #${i + 1}` : ""} is ${n} bytes; the native format needs at least ${MIN_V3_SECRET_BYTES} ` +
+            `(generate one with \`npx tempid secret\`). Short secrets are only for verifying Python V2 tokens with { format: "v2", accept: ["v2"] }.`,
+        );
+      }
+    });
+  }
+
+  v3(): Promise<{ current: V3Key; byKid: Map<number, V3Key> }> {
+    return (this.#v3 ??= (async () => {
+      const keys = await Promise.all(this.#secrets.map(deriveV3Key));
+      const byKid = new Map<number, V3Key>();
+      keys.forEach((key, i) => {
+        if (byKid.has(key.kid)) {
+          // 1 chance in 65,536 per pair of distinct secrets; refusing is better than guessing.
+          throw new TempIDConfigError(
+            `secrets #${[...byKid.keys()].indexOf(key.kid) + 1} and #${i + 1} have the same key id (the same secret twice, or a 1-in-65,536 clash): remove or replace one`,
+          );
+        }
+        byKid.set(key.kid, key);
+      });
+      return { current: keys[0]!, byKid };
+    })());
+  }
+
+  v2(): Promise<V2Key[]> {
+    return (this.#v2 ??= Promise.all(this.#secrets.map(deriveV2Key)));
+  }
+}

@@ -1,0 +1,74 @@
+import { TempIDPayloadError, TempIDPayloadTooLargeError } from "./errors.js";
+
+/** Plain JSON data: what a payload may hold. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The payload size limit of the Python package, and our default. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 512;
+/** The largest `maxPayloadBytes` accepted: tokens are for links and codes, not for data. */
+export const MAX_PAYLOAD_BYTES_LIMIT = 2048;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Checks that a value is plain JSON data that survives a round trip unchanged. JSON.stringify silently drops
+ * `undefined` and functions, turns NaN into null and Dates into strings; any of those would lose data, so
+ * they are refused here instead.
+ */
+function assertJson(value: unknown, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) throw new TempIDPayloadError(`payload${path} is ${String(value)}, which JSON cannot hold`);
+      return;
+    case "object": {
+      if (value === null) return;
+      if (seen.has(value)) throw new TempIDPayloadError(`payload${path} is a circular reference`);
+      seen.add(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) assertJson(value[i], `${path}[${i}]`, seen);
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
+          throw new TempIDPayloadError(`payload${path} is a ${name}, not plain JSON data (convert it first)`);
+        }
+        for (const key of Object.keys(value)) assertJson((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      throw new TempIDPayloadError(`payload${path} is ${typeof value}, which JSON cannot hold`);
+  }
+}
+
+/** Escapes every non-ASCII character as \uXXXX, as Python's json.dumps does by default. */
+function asciiOnly(json: string): string {
+  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Serializes a payload to compact JSON bytes, refusing non-JSON data and anything over `maxBytes`.
+ * `pythonAscii` writes the bytes the Python package would (non-ASCII escaped), for V2 tokens.
+ */
+export function encodePayload(value: unknown, maxBytes: number, pythonAscii = false): Uint8Array<ArrayBuffer> {
+  assertJson(value, "", new Set());
+  let json = JSON.stringify(value);
+  if (pythonAscii) json = asciiOnly(json);
+  const bytes = encoder.encode(json);
+  if (bytes.length > maxBytes) throw new TempIDPayloadTooLargeError(bytes.length, maxBytes);
+  return bytes;
+}
+
+/** Parses payload bytes that passed authentication; undefined when they are not UTF-8 JSON. */
+export function decodePayload(bytes: Uint8Array<ArrayBuffer>): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
