@@ -1,3 +1,14 @@
+export { TempID, createTempID, configure } from "./tempid.js";
+export type { TempIDInstance, NewOptions, VerifyOptions, FromStringOptions, UsesInfo } from "./tempid.js";
+export type { TempIDOptions, Format } from "./config.js";
+export type { Bind } from "./codec.js";
+export type { Duration } from "./duration.js";
+export { parseDuration, formatRemaining } from "./duration.js";
+export type { Secret } from "./keys.js";
+export type { JsonValue } from "./payload.js";
+export type { StandardSchemaV1, InferInput, InferOutput } from "./schema.js";
 export * from "./errors.js";
 export { type UseStore, REVOKED_COUNT, MAX_STORE_LIMIT } from "./store.js";
 export { MemoryStore } from "./memory-store.js";
+export { inspectToken, type TokenInfo } from "./inspect.js";
+export { generateSecret } from "./generate-secret.js";

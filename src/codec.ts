@@ -1,0 +1,180 @@
+import { compress, decompress } from "./compress.js";
+import { assertPurpose, type Format, type ResolvedConfig } from "./config.js";
+import { type Engine, selectEngine } from "./crypto.js";
+import { TempIDArgumentError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
+import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, V2_PREFIX } from "./format-v2.js";
+import {
+  decodeText,
+  encodeContext,
+  encodeText,
+  FLAG_COMPRESSED,
+  MAX_USES_LIMIT,
+  mintV3,
+  openV3,
+  uuidText,
+  V3_PREFIX,
+} from "./format-v3.js";
+import { decodePayload, encodePayload } from "./payload.js";
+
+/** What a token says, once authenticated (or minted). */
+export interface Decoded {
+  format: Format;
+  text: string;
+  /** V3: the UUID; V2: the signature text */
+  id: string;
+  /** the key a store counts uses under */
+  counterKey: string;
+  /** unix seconds */
+  expiresAt: number;
+  maxUses: number;
+  /** the parsed JSON payload, or null */
+  payload: unknown;
+}
+
+export type Bind = string | Uint8Array;
+
+export interface ContextOptions {
+  purpose?: string | undefined;
+  bind?: Bind | undefined;
+}
+
+/** Input longer than this is refused before any other work (the longest real token is about 4,000). */
+export const MAX_TOKEN_CHARS = 4400;
+/** Payloads this short are never compressed: deflate cannot win on them often enough to pay for trying. */
+const COMPRESS_FROM_BYTES = 48;
+
+const encoder = new TextEncoder();
+
+function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | undefined {
+  if (bind === undefined) return undefined;
+  if (typeof bind === "string") return encoder.encode(bind);
+  if (bind instanceof Uint8Array) return new Uint8Array(bind);
+  throw new TempIDArgumentError("bind must be a string or a Uint8Array");
+}
+
+/** Mints and opens tokens for one resolved configuration. Knows nothing of stores or token objects. */
+export class Codec {
+  readonly #config: ResolvedConfig;
+  readonly #engine: Engine;
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config;
+    this.#engine = selectEngine(config.portableCrypto);
+  }
+
+  get engineName(): string {
+    return this.#engine.name;
+  }
+
+  async mint(expiresAt: number, payload: unknown, maxUses: number, ctx: ContextOptions): Promise<Decoded> {
+    const config = this.#config;
+    const hasPayload = payload !== undefined && payload !== null;
+    if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${String(maxUses)}`);
+    if (config.format === "v2") {
+      if (ctx.purpose !== undefined || ctx.bind !== undefined) {
+        throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format (they need format v3)");
+      }
+      if (maxUses > V2_MAX_USES) throw new TempIDArgumentError(`maxUses must be at most ${V2_MAX_USES} in the V2 format, got ${maxUses}`);
+      if (expiresAt > V2_MAX_EXPIRY) throw new TempIDArgumentError("the V2 format cannot express an expiry after the year 2100");
+      let compressed: Uint8Array<ArrayBuffer> | undefined;
+      if (hasPayload) {
+        if (typeof payload !== "object" || Array.isArray(payload)) {
+          throw new TempIDArgumentError("a V2 payload must be a JSON object (the Python package reads nothing else)");
+        }
+        compressed = await compress(encodePayload(payload, config.maxPayloadBytes, true), "deflate", !config.portableCrypto);
+      }
+      const [key] = await config.keyring.v2();
+      const { text, sig } = await mintV2(this.#engine, key!, expiresAt, maxUses, compressed);
+      return { format: "v2", text, id: sig, counterKey: sig, expiresAt, maxUses, payload: hasPayload ? payload : null };
+    }
+    if (maxUses > MAX_USES_LIMIT) throw new TempIDArgumentError(`maxUses must be at most ${MAX_USES_LIMIT}, got ${maxUses}`);
+    const context = this.#context(ctx);
+    let plaintext: Uint8Array<ArrayBuffer> | undefined;
+    let compressed = false;
+    if (hasPayload) {
+      plaintext = encodePayload(payload, config.maxPayloadBytes);
+      if (plaintext.length >= COMPRESS_FROM_BYTES) {
+        const deflated = await compress(plaintext, "deflate-raw", !config.portableCrypto);
+        if (deflated.length < plaintext.length) {
+          plaintext = deflated;
+          compressed = true;
+        }
+      }
+    }
+    const { current } = await config.keyring.v3();
+    const { bytes, id } = await mintV3(this.#engine, { key: current, expiresAt, maxUses, plaintext, compressed, context });
+    const uuid = uuidText(id);
+    return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt, maxUses, payload: hasPayload ? payload : null };
+  }
+
+  /**
+   * Authenticates and decodes a token, without looking at its expiry. Throws TempIDFormatError,
+   * TempIDTamperedError or TempIDUnsupportedError.
+   */
+  async open(input: unknown, ctx: ContextOptions): Promise<Decoded> {
+    if (typeof input !== "string") throw new TempIDFormatError("a token is a string");
+    if (input.length > MAX_TOKEN_CHARS) throw new TempIDFormatError("input is too long to be a token");
+    const config = this.#config;
+    const head = input.trimStart().slice(0, 8).toUpperCase();
+    if (head === V3_PREFIX && config.accept.has("v3")) return this.#openV3(input, ctx);
+    if (head === V2_PREFIX && config.accept.has("v2") && input.trimStart().startsWith(V2_PREFIX)) return this.#openV2(input, ctx);
+    if (head === V3_PREFIX || head === V2_PREFIX) {
+      throw new TempIDFormatError(`${head.slice(0, 7)} tokens are not accepted here (accept: ${[...config.accept].join(", ")})`);
+    }
+    throw new TempIDFormatError("not a tempid token");
+  }
+
+  #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
+    const purpose = ctx.purpose ?? this.#config.purpose;
+    if (purpose !== undefined) assertPurpose(purpose);
+    return encodeContext(purpose, bindBytes(ctx.bind));
+  }
+
+  async #openV3(input: string, ctx: ContextOptions): Promise<Decoded> {
+    const config = this.#config;
+    const bytes = decodeText(input);
+    const context = this.#context(ctx);
+    const keys = await config.keyring.v3();
+    const { header, plaintext } = await openV3(this.#engine, bytes, keys, context);
+    let payload: unknown = null;
+    if (plaintext !== undefined) {
+      const json =
+        (header.flags & FLAG_COMPRESSED) !== 0
+          ? await decompress(plaintext, "deflate-raw", config.maxPayloadBytes, !config.portableCrypto)
+          : plaintext;
+      if (json === undefined || json.length > config.maxPayloadBytes) throw new TempIDFormatError("payload is over the size limit or corrupt");
+      payload = decodePayload(json);
+      if (payload === undefined || payload === null) throw new TempIDFormatError("payload is not JSON");
+    }
+    const uuid = uuidText(header.id);
+    return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt: header.expiresAt, maxUses: header.maxUses, payload };
+  }
+
+  async #openV2(input: string, ctx: ContextOptions): Promise<Decoded> {
+    if (ctx.purpose !== undefined || ctx.bind !== undefined) {
+      throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format: a V2 token cannot satisfy them");
+    }
+    const config = this.#config;
+    const opened = await openV2(this.#engine, input, await config.keyring.v2());
+    let payload: unknown = null;
+    if (opened.sealed !== undefined) {
+      const compressed = await openV2Payload(this.#engine, opened.sealed);
+      if (compressed === undefined) throw new TempIDTamperedError();
+      const json = await decompress(compressed, "deflate", config.maxPayloadBytes, !config.portableCrypto);
+      if (json === undefined) throw new TempIDFormatError("Invalid V2 token format: payload is not zlib data within the size limit");
+      payload = decodePayload(json);
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+        throw new TempIDFormatError("Invalid V2 token format: payload is not a JSON object");
+      }
+    }
+    return {
+      format: "v2",
+      text: opened.text,
+      id: opened.sig,
+      counterKey: opened.sig,
+      expiresAt: opened.expiresAt,
+      maxUses: opened.maxUses,
+      payload,
+    };
+  }
+}

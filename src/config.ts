@@ -1,0 +1,161 @@
+import { type Duration, parseTolerance } from "./duration.js";
+import { readEnv } from "./env.js";
+import { TempIDArgumentError, TempIDConfigError } from "./errors.js";
+import { Keyring, type Secret } from "./keys.js";
+import { MemoryStore } from "./memory-store.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT } from "./payload.js";
+import type { UseStore } from "./store.js";
+
+export type Format = "v3" | "v2";
+
+/** Options of `createTempID()` and `configure()`. */
+export interface TempIDOptions {
+  /**
+   * The secret, or a list of them for rotation: the first mints, all verify. Text (UTF-8) or bytes; V3
+   * needs at least 32 bytes. Default: the `TEMPID_SECRET` environment variable where the runtime has one.
+   */
+  secret?: Secret | readonly Secret[];
+  /** Where `maxUses` counts live. Default: a `MemoryStore` of this instance (single process only). */
+  store?: UseStore;
+  /** The format new tokens are minted in: "v3" (native, default) or "v2" (Python tempid 2.x). */
+  format?: Format;
+  /** The formats accepted when verifying. Default: the minting format alone. */
+  accept?: readonly Format[];
+  /** Milliseconds since the epoch, like `Date.now` (the default). Every time-based decision uses it. */
+  clock?: () => number;
+  /** How long past its expiry a token is still accepted (clock skew between servers): seconds or "30s". */
+  clockTolerance?: Duration;
+  /** Default purpose for new and verify (V3 only): a token made for one purpose fails for another. */
+  purpose?: string;
+  /** Largest payload, in bytes of JSON, for new and verify. Default 512 (as Python), at most 2048. */
+  maxPayloadBytes?: number;
+  /** Refuse the insecure fallback secret even outside production. */
+  strict?: boolean;
+  /** "auto" (default) uses Node's native crypto where the runtime offers it; "webcrypto" forces crypto.subtle. */
+  crypto?: "auto" | "webcrypto";
+}
+
+export interface ResolvedConfig {
+  keyring: Keyring;
+  /** true when no secret was given and the insecure fallback is in use */
+  insecure: boolean;
+  store: UseStore;
+  format: Format;
+  accept: ReadonlySet<Format>;
+  clock: () => number;
+  toleranceMs: number;
+  purpose: string | undefined;
+  maxPayloadBytes: number;
+  portableCrypto: boolean;
+}
+
+/** Public on purpose: everyone can read it, which is the point. Only for trying tempid out locally. */
+export const INSECURE_FALLBACK_SECRET = "tempid-insecure-fallback-secret--never-use-in-production";
+
+let warned = false;
+
+function isSecret(value: unknown): value is Secret {
+  return (typeof value === "string" && value.length > 0) || (value instanceof Uint8Array && value.length > 0);
+}
+
+function resolveSecrets(option: TempIDOptions["secret"], strict: boolean): { secrets: Secret[]; insecure: boolean } {
+  if (option !== undefined) {
+    const list = (Array.isArray(option) ? [...option] : [option]) as unknown[];
+    if (list.length === 0) throw new TempIDConfigError("secret is an empty list: give at least one secret");
+    list.forEach((s, i) => {
+      if (!isSecret(s)) {
+        throw new TempIDConfigError(`secret${list.length > 1 ? ` #${i + 1}` : ""} must be a non-empty string or Uint8Array`);
+      }
+    });
+    return { secrets: list as Secret[], insecure: false };
+  }
+  const fromEnv = readEnv("TEMPID_SECRET");
+  if (fromEnv !== undefined && fromEnv !== "") {
+    // A comma-free single secret; rotation through the environment is a list in code.
+    return { secrets: [fromEnv], insecure: false };
+  }
+  if (strict || readEnv("NODE_ENV") === "production") {
+    throw new TempIDConfigError(
+      "no secret: set TEMPID_SECRET or pass { secret } (the insecure fallback is refused in production and with strict: true)",
+    );
+  }
+  if (!warned) {
+    warned = true;
+    console.warn(
+      "tempid: no secret configured (TEMPID_SECRET or { secret }); using an insecure fallback secret that anyone can read. Fine for local testing, never for production.",
+    );
+  }
+  return { secrets: [INSECURE_FALLBACK_SECRET], insecure: true };
+}
+
+const FORMATS: readonly Format[] = ["v3", "v2"];
+
+function assertFormat(value: unknown, what: string): asserts value is Format {
+  if (!FORMATS.includes(value as Format)) throw new TempIDConfigError(`${what} must be "v3" or "v2", got ${JSON.stringify(value)}`);
+}
+
+export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
+  if (typeof options !== "object" || options === null) throw new TempIDConfigError("options must be an object");
+  const format = options.format ?? "v3";
+  assertFormat(format, "format");
+  const acceptList = options.accept ?? [format];
+  if (!Array.isArray(acceptList) || acceptList.length === 0) throw new TempIDConfigError("accept must be a non-empty list of formats");
+  acceptList.forEach((f) => assertFormat(f, "accept"));
+  const accept = new Set<Format>(acceptList);
+
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== "function") throw new TempIDConfigError("clock must be a function returning milliseconds since the epoch");
+
+  let toleranceMs: number;
+  try {
+    toleranceMs = parseTolerance(options.clockTolerance) * 1000;
+  } catch (err) {
+    throw new TempIDConfigError(`clockTolerance: ${(err as Error).message}`);
+  }
+
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
+    throw new TempIDConfigError(`maxPayloadBytes must be a whole number from 1 to ${MAX_PAYLOAD_BYTES_LIMIT}, got ${String(maxPayloadBytes)}`);
+  }
+
+  const purpose = options.purpose;
+  if (purpose !== undefined) {
+    assertPurpose(purpose);
+    if (format === "v2" || accept.has("v2")) {
+      throw new TempIDConfigError("purpose does not exist in the V2 format: drop it, or use format v3 without accepting v2");
+    }
+  }
+
+  const store = options.store ?? new MemoryStore();
+  for (const method of ["consume", "used", "revoke", "close"] as const) {
+    if (typeof (store as unknown as Record<string, unknown>)[method] !== "function") {
+      throw new TempIDConfigError(`store must implement the UseStore contract (missing ${method}())`);
+    }
+  }
+
+  if (options.crypto !== undefined && options.crypto !== "auto" && options.crypto !== "webcrypto") {
+    throw new TempIDConfigError(`crypto must be "auto" or "webcrypto", got ${JSON.stringify(options.crypto)}`);
+  }
+
+  const { secrets, insecure } = resolveSecrets(options.secret, options.strict === true);
+  if (format === "v3" || accept.has("v3")) Keyring.assertV3Secrets(secrets);
+
+  return {
+    keyring: new Keyring(secrets),
+    insecure,
+    store,
+    format,
+    accept,
+    clock,
+    toleranceMs,
+    purpose,
+    maxPayloadBytes,
+    portableCrypto: options.crypto === "webcrypto",
+  };
+}
+
+export function assertPurpose(purpose: unknown): asserts purpose is string {
+  if (typeof purpose !== "string" || purpose.length === 0 || purpose.length > 1024) {
+    throw new TempIDArgumentError("purpose must be a non-empty string of at most 1024 characters");
+  }
+}

@@ -1,0 +1,329 @@
+import { type Bind, Codec, type Decoded } from "./codec.js";
+import { type Format, resolveConfig, type ResolvedConfig, type TempIDOptions } from "./config.js";
+import { type Duration, formatRemaining, parseDuration } from "./duration.js";
+import { TempIDConfigError, TempIDError, TempIDSchemaError, TempIDStoreError, TempIDUnsupportedError, toStoreError } from "./errors.js";
+import type { JsonValue } from "./payload.js";
+import { type InferInput, type InferOutput, type StandardSchemaV1, validateWith } from "./schema.js";
+import { MAX_STORE_LIMIT, REVOKED_COUNT } from "./store.js";
+
+export interface NewOptions<P = JsonValue> {
+  /** JSON data carried encrypted inside the token. */
+  payload?: P | null;
+  /** How many times `use()` may succeed; 0 (default) = unlimited, no store involved. */
+  maxUses?: number;
+  /** V3 only: the token only verifies for this purpose. Overrides the instance's purpose. */
+  purpose?: string;
+  /** V3 only: a value the token is bound to (e.g. the user's password hash); it verifies only with the same value. */
+  bind?: Bind;
+  /** A Standard Schema (zod 4, valibot, …) the payload must match, here and when verifying. */
+  schema?: StandardSchemaV1;
+}
+
+export interface VerifyOptions {
+  /** Also refuse (null) when the token's uses are spent or revoked. Read-only: consumes nothing. */
+  checkUses?: boolean;
+  purpose?: string;
+  bind?: Bind;
+  /** A Standard Schema the payload must match; the token's payload becomes the schema's output. */
+  schema?: StandardSchemaV1;
+}
+
+export type FromStringOptions = Omit<VerifyOptions, "checkUses">;
+
+/** `usesInfo()`: `total`, `used`, `left` are all null for a token without a use limit. */
+export interface UsesInfo {
+  total: number | null;
+  used: number | null;
+  left: number | null;
+}
+
+/** An instance: its own secret(s), store, clock and options. `createTempID()` makes one. */
+export interface TempIDInstance {
+  "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  "new"<P extends JsonValue = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
+  verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
+  fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
+  /** The store `use()` counts in. */
+  readonly store: ResolvedConfig["store"];
+  /** The format new tokens are minted in. */
+  readonly format: Format;
+  /** "node" when Node's native crypto is used, "webcrypto" otherwise. */
+  readonly cryptoEngine: string;
+}
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+const DENO_INSPECT = Symbol.for("Deno.customInspect");
+
+/**
+ * An expiring token. Get one from `new`, `verify` or `fromString` (on `TempID` for the default instance
+ * configured with `configure()`, or on an instance from `createTempID()`).
+ */
+export class TempID<P = unknown> {
+  /** V3: the token's random UUID. V2: its signature text. */
+  readonly id: string;
+  /** The key its uses are counted under in a store. */
+  readonly counterKey: string;
+  readonly expiresAt: Date;
+  /** The decrypted payload, or null when the token has none. */
+  readonly payload: P | null;
+  /** 0 = unlimited. */
+  readonly maxUses: number;
+  readonly format: Format;
+  readonly #text: string;
+  readonly #expiresAtSec: number;
+  readonly #config: ResolvedConfig;
+  #callbacks: Array<() => void> = [];
+  #fired = false;
+
+  /** @internal Tokens come from `new`, `verify` and `fromString`. */
+  constructor(decoded: Decoded, payload: P | null, config: ResolvedConfig) {
+    this.id = decoded.id;
+    this.counterKey = decoded.counterKey;
+    this.expiresAt = new Date(decoded.expiresAt * 1000);
+    this.payload = payload;
+    this.maxUses = decoded.maxUses;
+    this.format = decoded.format;
+    this.#text = decoded.text;
+    this.#expiresAtSec = decoded.expiresAt;
+    this.#config = config;
+  }
+
+  /** Creates a token on the default instance. */
+  static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  static new<P extends JsonValue = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  static new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
+    return (defaultInstance() as unknown as { "new"(d: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
+  }
+
+  /** Checks a token on the default instance: the token, or null for anything wrong with it. Never throws for a bad token. */
+  static verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
+  static verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
+  static verify(token: string, options?: VerifyOptions): Promise<TempID<unknown> | null> {
+    return defaultInstance().verify(token, options);
+  }
+
+  /** Parses a token on the default instance, throwing a typed error when it is not genuine. Returns expired tokens too. */
+  static fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  static fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
+  static fromString(token: string, options?: FromStringOptions): Promise<TempID<unknown>> {
+    return defaultInstance().fromString(token, options);
+  }
+
+  /** The token text, for a URL, an email or a QR code. */
+  toString(): string {
+    return this.#text;
+  }
+
+  toJSON(): string {
+    return this.#text;
+  }
+
+  /** True until the token expires (plus the instance's clock tolerance). Runs `onExpire` callbacks once it has. */
+  valid(): boolean {
+    const ok = this.#isLive();
+    if (!ok) this.#fire();
+    return ok;
+  }
+
+  /** The opposite of `valid()`. */
+  expired(): boolean {
+    return !this.valid();
+  }
+
+  /** Time left: "45s", "14m 59s", "1h 30m", "3d 0h", or "expired". */
+  remaining(): string {
+    return formatRemaining(this.#expiresAtSec * 1000 - this.#now());
+  }
+
+  /** Registers a callback run once, the first time `valid()` or `expired()` sees the token expired. Chainable. */
+  onExpire(callback: () => void): this {
+    if (typeof callback !== "function") throw new TypeError("onExpire takes a function");
+    this.#callbacks.push(callback);
+    return this;
+  }
+
+  /**
+   * Spends one use. True when granted: always for a token without `maxUses` (no store is touched); false
+   * once expired (no store is touched either), at the limit, or revoked. Rejects with TempIDStoreError when
+   * the store fails: a failure is never a grant.
+   */
+  async use(): Promise<boolean> {
+    if (this.maxUses === 0) return true;
+    if (!this.valid()) return false;
+    let granted: unknown;
+    try {
+      granted = await this.#config.store.consume(this.counterKey, this.#storeLimit(), this.#expiresAtSec, this.#now());
+    } catch (err) {
+      throw toStoreError(err, "use()");
+    }
+    if (typeof granted !== "boolean") throw new TempIDStoreError("use() failed: the store answered something other than true or false");
+    return granted;
+  }
+
+  /** `{ total, used, left }` from the store (all null for a token without `maxUses`). A revoked token has none left. */
+  async usesInfo(): Promise<UsesInfo> {
+    if (this.maxUses === 0) return { total: null, used: null, left: null };
+    const count = await this.#count("usesInfo()");
+    const used = Math.min(count, this.maxUses);
+    return { total: this.maxUses, used, left: this.maxUses - used };
+  }
+
+  /**
+   * Revokes the token: every later `use()` is false and `verify(…, { checkUses: true })` null, on every
+   * server sharing the store. Only tokens with `maxUses` are tracked in a store; for stateless
+   * invalidation of any token, use `bind`.
+   */
+  async revoke(): Promise<void> {
+    if (this.maxUses === 0) {
+      throw new TempIDUnsupportedError(
+        "a token without maxUses is never looked up in a store, so it cannot be revoked: mint revocable tokens with maxUses, or use bind",
+      );
+    }
+    if (!this.#isLive()) return;
+    try {
+      await this.#config.store.revoke(this.counterKey, this.#expiresAtSec, this.#now());
+    } catch (err) {
+      throw toStoreError(err, "revoke()");
+    }
+  }
+
+  /** @internal true when uses are left (read-only). */
+  async hasUsesLeft(): Promise<boolean> {
+    if (this.maxUses === 0) return true;
+    return (await this.#count("checkUses")) < this.#storeLimit();
+  }
+
+  async #count(what: string): Promise<number> {
+    let count: unknown;
+    try {
+      count = await this.#config.store.used(this.counterKey, this.#now());
+    } catch (err) {
+      throw toStoreError(err, what);
+    }
+    if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+      throw new TempIDStoreError(`${what} failed: the store answered something other than a count`);
+    }
+    return count >= REVOKED_COUNT ? Number.POSITIVE_INFINITY : count;
+  }
+
+  #storeLimit(): number {
+    return Math.min(this.maxUses, MAX_STORE_LIMIT);
+  }
+
+  #now(): number {
+    const now = this.#config.clock();
+    if (!Number.isFinite(now)) throw new TempIDConfigError("clock() must return milliseconds since the epoch");
+    return now;
+  }
+
+  #isLive(): boolean {
+    return this.#now() < this.#expiresAtSec * 1000 + this.#config.toleranceMs;
+  }
+
+  #fire(): void {
+    if (this.#fired) return;
+    this.#fired = true;
+    const callbacks = this.#callbacks;
+    this.#callbacks = [];
+    for (const callback of callbacks) {
+      try {
+        callback();
+      } catch (err) {
+        // A failing callback must not break the valid()/expired() call that noticed the expiry.
+        console.error("tempid: an onExpire callback threw", err);
+      }
+    }
+  }
+
+  #describe(): string {
+    const live = this.#isLive();
+    return `TempID('${this.#text}', ${live ? "valid" : "expired"}, remaining=${this.remaining()})`;
+  }
+
+  /** Node's console.log / util.inspect: shows status without running onExpire callbacks. */
+  [INSPECT](): string {
+    return this.#describe();
+  }
+
+  [DENO_INSPECT](): string {
+    return this.#describe();
+  }
+}
+
+/** Creates an instance with its own secret(s), store, clock and options. Throws TempIDConfigError for bad options. */
+export function createTempID(options: TempIDOptions = {}): TempIDInstance {
+  const config = resolveConfig(options);
+  const codec = new Codec(config);
+
+  async function finish(decoded: Decoded, schema: StandardSchemaV1 | undefined): Promise<TempID<unknown>> {
+    let payload = decoded.payload;
+    if (schema !== undefined) {
+      const result = await validateWith(schema, payload);
+      if (!result.ok) throw new TempIDSchemaError(result.issues);
+      payload = result.value;
+    }
+    return new TempID(decoded, payload, config);
+  }
+
+  async function fromString(token: string, options: FromStringOptions = {}): Promise<TempID<unknown>> {
+    return finish(await codec.open(token, options), options.schema);
+  }
+
+  const instance = {
+    async new(expiresIn: Duration, options: NewOptions<unknown> = {}): Promise<TempID<unknown>> {
+      const seconds = parseDuration(expiresIn);
+      const now = config.clock();
+      if (!Number.isFinite(now)) throw new TempIDConfigError("clock() must return milliseconds since the epoch");
+      if (options.schema !== undefined) {
+        const checked = await validateWith(options.schema, options.payload ?? null);
+        if (!checked.ok) throw new TempIDSchemaError(checked.issues);
+      }
+      const decoded = await codec.mint(Math.floor(now / 1000) + seconds, options.payload, options.maxUses ?? 0, options);
+      return finish(decoded, options.schema);
+    },
+    async verify(token: string, options: VerifyOptions = {}): Promise<TempID<unknown> | null> {
+      let tid: TempID<unknown>;
+      try {
+        tid = await fromString(token, options);
+      } catch (err) {
+        // Bad tokens are null; misconfiguration and bad arguments still throw, loudly.
+        if (err instanceof TempIDError && TOKEN_FAULTS.has(err.code)) return null;
+        throw err;
+      }
+      if (!tid.valid()) return null;
+      if (options.checkUses === true && !(await tid.hasUsesLeft())) return null;
+      return tid;
+    },
+    fromString,
+    store: config.store,
+    format: config.format,
+    cryptoEngine: codec.engineName,
+  };
+  return instance as unknown as TempIDInstance;
+}
+
+/** Errors that say something about the token, which `verify` turns into null. */
+const TOKEN_FAULTS = new Set<string>(["ERR_TEMPID_FORMAT", "ERR_TEMPID_TAMPERED", "ERR_TEMPID_SCHEMA", "ERR_TEMPID_UNSUPPORTED", "ERR_TEMPID_PAYLOAD_TOO_LARGE"]);
+
+let defaultOptions: TempIDOptions = {};
+let current: TempIDInstance | undefined;
+
+function defaultInstance(): TempIDInstance {
+  return (current ??= createTempID(defaultOptions));
+}
+
+/**
+ * Configures the default instance behind `TempID.new`, `TempID.verify` and `TempID.fromString`. Options
+ * merge with earlier `configure()` calls; call it once at startup. Tokens made before keep their settings.
+ * Checks the options now, throwing TempIDConfigError for bad ones.
+ */
+export function configure(options: TempIDOptions): void {
+  const merged = { ...defaultOptions, ...options };
+  // The default store survives a configure() that does not name one, so counts are not silently lost.
+  merged.store ??= current?.store;
+  const next = createTempID(merged);
+  defaultOptions = merged;
+  current = next;
+}
