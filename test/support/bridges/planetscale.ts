@@ -148,8 +148,7 @@ export async function startPlanetScaleBridge(options: PlanetScaleBridgeOptions =
           const result = await execute(session, query);
           return { status: 200, body: { session: sessionOut, result, timing: (performance.now() - started) / 1000 } };
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          return { status: 200, body: { session: sessionOut, error: { code: "UNKNOWN", message } } };
+          return { status: 200, body: { session: sessionOut, error: { code: "UNKNOWN", message: vitessMessage(err) } } };
         }
       });
     })().catch((err) => {
@@ -171,6 +170,13 @@ export async function startPlanetScaleBridge(options: PlanetScaleBridgeOptions =
       await pool.end();
     },
   };
+}
+
+/** Vitess appends the MySQL error number and SQL state to the message: clients match on them. */
+function vitessMessage(err: unknown): string {
+  const e = err as { message?: string; errno?: number; sqlState?: string };
+  const message = e.message ?? String(err);
+  return e.errno !== undefined ? `${message} (errno ${e.errno}) (sqlstate ${e.sqlState ?? "HY000"})` : message;
 }
 
 function shapeResult(rows: unknown, fields: unknown): Record<string, unknown> {

@@ -1,0 +1,148 @@
+/**
+ * Neon (serverless PostgreSQL) use-count store for edge and serverless code, through
+ * `@neondatabase/serverless`: either the HTTP query function `neon(url)` (one HTTPS request per consume) or
+ * its WebSocket `Pool`. The table and SQL are the PostgreSQL adapter's (sql-dialect.ts, sql-store.ts), so a
+ * server on TCP, an edge function on Neon and the Python package share counts.
+ *
+ * Needs no Node API. Every call is bounded by `timeoutMs`. Past the deadline the HTTP request is aborted
+ * and a Pool connection destroyed, so an abandoned consume is never delivered later, and never retried.
+ */
+import { TempIDConfigError } from "@tempid/core";
+import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
+import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { DEFAULT_TIMEOUT_MS, checkPositiveInt } from "./store-kit.js";
+
+/** All we need from `neon(url)`: `query()` with per-call options (`fetchOptions` carries the abort signal). */
+export interface NeonQueryFunctionLike {
+  (strings: TemplateStringsArray, ...params: any[]): PromiseLike<unknown>;
+  query(
+    text: string,
+    params?: any[],
+    options?: { arrayMode?: boolean; fullResults?: boolean; fetchOptions?: Record<string, any> },
+  ): PromiseLike<unknown>;
+}
+
+/** All we need from a `Pool` (pg-compatible `connect()` and `release()`). */
+export interface NeonPoolLike {
+  connect(): Promise<NeonPoolClientLike>;
+}
+export interface NeonPoolClientLike {
+  query(config: { text: string; values?: any[] }): Promise<{ rows: any[]; rowCount: number | null }>;
+  release(err?: Error | boolean): void;
+}
+
+export interface NeonStoreOptions extends Omit<SqlStoreOptions, "autoMigrate"> {
+  /**
+   * Create the table on the first call of each store instance. Default false: on the edge a store often
+   * lives for one request, and every consume should be one statement. Run `migrate()` once at deploy time.
+   */
+  autoMigrate?: boolean;
+}
+
+export type NeonUseStore = SqlUseStore;
+
+/** A use-count store on Neon through `neon(url)` (HTTP) or a `Pool` (WebSocket). */
+export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, options: NeonStoreOptions = {}): SqlUseStore {
+  const timeoutMs = checkPositiveInt(options?.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+  let runner: SqlRunner;
+  if (typeof sqlOrPool === "function" && typeof sqlOrPool.query === "function") {
+    runner = new NeonHttpRunner(sqlOrPool, timeoutMs);
+  } else if (typeof sqlOrPool === "object" && sqlOrPool !== null && typeof (sqlOrPool as NeonPoolLike).connect === "function") {
+    runner = new NeonPoolRunner(sqlOrPool as NeonPoolLike, timeoutMs);
+  } else {
+    throw new TempIDConfigError("neonStore takes the query function from neon(url) or a Pool from @neondatabase/serverless");
+  }
+  return new SqlUseStore("postgres", runner, { ...options, autoMigrate: options?.autoMigrate ?? false });
+}
+
+function alreadyExists(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && PG_CONCURRENT_CREATE_CODES.includes(code);
+}
+
+/** An error the server sent (it has a SQLSTATE and severity): the connection itself is fine. */
+function isDatabaseError(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown } | null;
+  return typeof e?.code === "string" && typeof e.severity === "string";
+}
+
+function toResult(result: unknown): SqlResult {
+  const r = result as { rows?: unknown; rowCount?: unknown } | null;
+  if (r === null || typeof r !== "object" || !Array.isArray(r.rows)) throw new Error("unexpected result shape from the Neon driver");
+  return { rows: r.rows as Record<string, unknown>[], affectedRows: typeof r.rowCount === "number" ? r.rowCount : 0 };
+}
+
+class NeonHttpRunner implements SqlRunner {
+  constructor(
+    private readonly sql: NeonQueryFunctionLike,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async run(statement: SqlStatement): Promise<SqlResult> {
+    return toResult(await this.#query(statement.sql, [...statement.args]));
+  }
+
+  async ddl(sql: string): Promise<void> {
+    await this.#query(sql, []);
+  }
+
+  alreadyExists = alreadyExists;
+
+  #query(text: string, params: unknown[]): PromiseLike<unknown> {
+    // The same deadline as the store's bound: the request is cancelled, not left to land later.
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    return this.sql.query(text, params, { arrayMode: false, fullResults: true, fetchOptions: { signal } });
+  }
+}
+
+class NeonPoolRunner implements SqlRunner {
+  constructor(
+    private readonly pool: NeonPoolLike,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async run(statement: SqlStatement): Promise<SqlResult> {
+    return toResult(await this.#query(statement.sql, [...statement.args]));
+  }
+
+  async ddl(sql: string): Promise<void> {
+    await this.#query(sql, []);
+  }
+
+  alreadyExists = alreadyExists;
+
+  /**
+   * One statement on one pooled connection. Past the deadline the connection is destroyed (released with
+   * an error) instead of returned, so a statement still queued on it can never run later.
+   */
+  #query(text: string, values: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let client: NeonPoolClientLike | undefined;
+      let settled = false;
+      // `keep`: a database error leaves the connection usable; anything else (deadline, socket) destroys it.
+      const finish = (err: Error | undefined, value?: unknown, keep = false) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        client?.release(keep ? undefined : err);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const timer = setTimeout(() => finish(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      this.pool.connect().then(
+        (acquired) => {
+          if (settled) {
+            acquired.release(new Error("deadline passed while connecting")); // destroyed, never used
+            return;
+          }
+          client = acquired;
+          acquired.query({ text, values }).then(
+            (result) => finish(undefined, result),
+            (err: unknown) => finish(err instanceof Error ? err : new Error(String(err)), undefined, isDatabaseError(err)),
+          );
+        },
+        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+      );
+    });
+  }
+}
