@@ -1,0 +1,195 @@
+/**
+ * MongoDB use-count store over the user's own `mongodb` driver objects (a Collection, a Db or a MongoClient).
+ *
+ * Layout (the Python package's plus one field): database `tempid`, collection `uses`, documents
+ * `{ token_id, count, expires_at }` with `expires_at` in unix seconds and a unique index on `token_id`;
+ * we add `expire_at_date` (a Date) with a TTL index on it, so MongoDB deletes expired counters itself
+ * (a TTL index only fires on Date fields, which is why Python's index on the integer never does).
+ *
+ * Consume is one `updateOne` with `upsert`: its filter matches the counter only while a use is left
+ * (`count < limit`) or once it has expired, and a pipeline update bumps or restarts it. When the filter
+ * does not match, the upsert's insert collides with the unique index (E11000): that is a refusal, unless
+ * another process inserted the counter a moment earlier, so on E11000 (nothing written) the update is sent
+ * once more and its outcome is final. Needs MongoDB >= 4.2 (pipeline updates).
+ */
+import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { DEFAULT_TIMEOUT_MS, OnceMigration, bounded, checkPositiveInt, toNowSec, tokenExpired } from "./store-kit.js";
+
+type Doc = Record<string, unknown>;
+
+/** All the store needs from a `mongodb` Collection. */
+export interface MongoCollectionLike {
+  updateOne(filter: Doc, update: Doc | Doc[], options?: Doc): Promise<{ matchedCount: number; modifiedCount: number; upsertedCount: number }>;
+  findOne(filter: Doc, options?: Doc): Promise<Doc | null>;
+  deleteMany(filter: Doc, options?: Doc): Promise<{ deletedCount: number }>;
+  createIndex(spec: Doc, options?: Doc): Promise<string>;
+}
+
+/** A `mongodb` Db. */
+export interface MongoDbLike {
+  collection(name: string): MongoCollectionLike;
+}
+
+/** A `mongodb` MongoClient. */
+export interface MongoClientLike {
+  db(name?: string): MongoDbLike;
+  close?(): Promise<void>;
+}
+
+export interface MongoStoreOptions {
+  /** Collection name when given a Db or MongoClient. Default `uses`, the Python package's. */
+  collection?: string;
+  /** Database name when given a MongoClient. Default `tempid`, the Python package's. */
+  database?: string;
+  /** Bound on each store call in ms (also sent as `maxTimeMS`). Default 5000. */
+  timeoutMs?: number;
+  /** Create the indexes on first use. Default true; set false and call `migrate()` yourself. */
+  autoMigrate?: boolean;
+  /** Close the MongoClient when the store closes (only when given a MongoClient). Default false. */
+  closeClient?: boolean;
+}
+
+const DUPLICATE_KEY = 11000;
+
+function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === DUPLICATE_KEY;
+}
+
+function checkName(value: unknown, option: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  // Collection/database names: no "$", no NUL, not empty, not system.*.
+  if (typeof value !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(value) || value.startsWith("system.")) {
+    throw new TempIDConfigError(`${option} must be 1-64 letters, digits, "_", "-" or "." (not system.*)`);
+  }
+  return value;
+}
+
+/** A use-count store on a MongoDB collection. */
+export class MongoUseStore implements UseStore {
+  readonly #collection: MongoCollectionLike;
+  readonly #timeoutMs: number;
+  readonly #migration: OnceMigration | undefined;
+  readonly #close: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(target: MongoCollectionLike | MongoDbLike | MongoClientLike, options: MongoStoreOptions = {}) {
+    const t = target as Partial<MongoCollectionLike & MongoDbLike & MongoClientLike> | null;
+    if (typeof t !== "object" || t === null) throw new TempIDConfigError("mongoStore takes a Collection, Db or MongoClient");
+    const collection = checkName(options.collection, "collection", "uses");
+    if (typeof t.updateOne === "function" && typeof t.findOne === "function") {
+      this.#collection = t as MongoCollectionLike;
+    } else if (typeof t.collection === "function") {
+      this.#collection = t.collection(collection);
+    } else if (typeof t.db === "function") {
+      this.#collection = t.db(checkName(options.database, "database", "tempid")).collection(collection);
+      const close = t.close;
+      if (options.closeClient === true && typeof close === "function") this.#close = () => close.call(t);
+    } else {
+      throw new TempIDConfigError("mongoStore takes a Collection, Db or MongoClient");
+    }
+    this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+    this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
+  }
+
+  async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
+    if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
+    const nowSec = toNowSec(nowMs);
+    const filter = { token_id: key, $or: [{ count: { $lt: limit } }, { expires_at: { $lte: nowSec } }] };
+    // Inside one $set stage every "$field" reads the document as it was before the update.
+    const fresh = { $lte: [{ $ifNull: ["$expires_at", 0] }, nowSec] };
+    const update = [
+      {
+        $set: {
+          count: { $cond: [fresh, 1, { $add: ["$count", 1] }] },
+          expires_at: { $cond: [fresh, expiresAtSec, "$expires_at"] },
+          expire_at_date: { $cond: [fresh, new Date(expiresAtSec * 1000), "$expire_at_date"] },
+        },
+      },
+    ];
+    return this.#call("consume", async () => {
+      const options = { upsert: true, maxTimeMS: this.#timeoutMs };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await this.#collection.updateOne(filter, update, options);
+          return result.upsertedCount === 1 || result.modifiedCount === 1;
+        } catch (err) {
+          // E11000: the insert found the counter there, nothing was written. Ask once more; the second
+          // answer (update or collision again) is final.
+          if (isDuplicateKey(err) && attempt === 0) continue;
+          if (isDuplicateKey(err)) return false;
+          throw err;
+        }
+      }
+    });
+  }
+
+  async used(key: string, nowMs: number): Promise<number> {
+    return this.#call("used", async () => {
+      const doc = await this.#collection.findOne(
+        { token_id: key },
+        { projection: { _id: 0, count: 1, expires_at: 1 }, maxTimeMS: this.#timeoutMs },
+      );
+      if (doc === null || !(Number(doc["expires_at"]) > toNowSec(nowMs))) return 0;
+      const count = Number(doc["count"]);
+      if (!Number.isSafeInteger(count)) throw new TempIDStoreError(`unexpected count value ${String(doc["count"])}`);
+      return count;
+    });
+  }
+
+  async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
+    if (tokenExpired(expiresAtSec, nowMs)) return;
+    const update = { $set: { count: REVOKED_COUNT, expires_at: expiresAtSec, expire_at_date: new Date(expiresAtSec * 1000) } };
+    await this.#call("revoke", async () => {
+      const options = { upsert: true, maxTimeMS: this.#timeoutMs };
+      try {
+        await this.#collection.updateOne({ token_id: key }, update, options);
+      } catch (err) {
+        // Two upserts raced to insert; the counter exists now, so the second try is an update.
+        if (!isDuplicateKey(err)) throw err;
+        await this.#collection.updateOne({ token_id: key }, update, options);
+      }
+    });
+  }
+
+  /** Creates the unique index on `token_id` and the TTL index on `expire_at_date`. Idempotent. */
+  async migrate(): Promise<void> {
+    if (this.#closed) throw new TempIDStoreError("this store is closed");
+    await bounded("migrate", this.#timeoutMs, () => this.#migrate());
+  }
+
+  /**
+   * Deletes every expired counter now; resolves to the number deleted. The TTL index does this by itself
+   * (MongoDB's TTL monitor runs every 60 s); this also reaches documents the Python package wrote, which
+   * have no Date field.
+   */
+  async purgeExpired(nowMs: number = Date.now()): Promise<number> {
+    return this.#call("purgeExpired", async () => {
+      const result = await this.#collection.deleteMany({ expires_at: { $lte: toNowSec(nowMs) } }, { maxTimeMS: this.#timeoutMs });
+      return result.deletedCount;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#close !== undefined) await bounded("close", this.#timeoutMs, this.#close);
+  }
+
+  #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
+    return bounded(what, this.#timeoutMs, async () => {
+      await this.#migration?.ensure();
+      return run();
+    });
+  }
+
+  async #migrate(): Promise<void> {
+    await this.#collection.createIndex({ token_id: 1 }, { unique: true });
+    await this.#collection.createIndex({ expire_at_date: 1 }, { expireAfterSeconds: 0 });
+  }
+}
+
+/** A use-count store on MongoDB through the official driver. */
+export function mongoStore(target: MongoCollectionLike | MongoDbLike | MongoClientLike, options: MongoStoreOptions = {}): MongoUseStore {
+  return new MongoUseStore(target, options);
+}

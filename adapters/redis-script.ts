@@ -1,0 +1,47 @@
+/**
+ * The Lua scripts of the Redis use-count store, shared by every Redis client (node-redis, ioredis, Upstash).
+ * Their SHA-1s are precomputed so a call is one `EVALSHA`; `EVAL` is sent only after a `NOSCRIPT` reply
+ * (never after a timeout, which may already have counted). A test recomputes the hashes.
+ *
+ * Layout (the Python package's): the counter of key K is the integer string at `tempid:K`, expiring at
+ * the token's expiry (`PEXPIREAT` expires_at*1000, set on the first use). Redis drops it then by itself.
+ */
+
+/**
+ * KEYS[1] counter, ARGV[1] limit, ARGV[2] expiry in unix ms → 1 granted, 0 refused.
+ * A PEXPIREAT in the past deletes the key at once: the token has expired by the server's clock, so the
+ * use is refused rather than counted on a key that no longer exists.
+ */
+export const CONSUME_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+end
+return 1`;
+
+export const CONSUME_SHA1 = "86cf605b82876da3439b0654528095bf5bbabafd";
+
+/** KEYS[1] counter, ARGV[1] the revoked count, ARGV[2] expiry in unix ms. (SET … PXAT would need Redis 6.2.) */
+export const REVOKE_SCRIPT = `redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`;
+
+export const REVOKE_SHA1 = "43a31248452c1aaeef4a50867eb3bbd8fe2e779a";
+
+export const DEFAULT_PREFIX = "tempid:";
+
+/** True for Redis's "unknown script" reply, the one case where EVAL follows EVALSHA. */
+export function isNoScript(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : typeof err === "string" ? err : "";
+  return message.startsWith("NOSCRIPT") || message.includes("NOSCRIPT No matching script");
+}
+
+/** Parses a counter's value (GET reply): missing → 0. */
+export function parseCount(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  const n = typeof value === "number" ? value : Number(String(value));
+  if (!Number.isSafeInteger(n)) throw new Error(`unexpected counter value ${String(value)}`);
+  return n;
+}

@@ -1,0 +1,151 @@
+/**
+ * One `UseStore` over any SQL driver: each SQL adapter (SQLite, PostgreSQL, MySQL, and the HTTP ones) only
+ * supplies a `SqlRunner` that sends one statement and reports rows / affected rows. Not a public entry point.
+ */
+import { type UseStore, TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlGranted, toCount } from "./sql-dialect.js";
+import {
+  AmortisedPurge,
+  DEFAULT_TIMEOUT_MS,
+  OnceMigration,
+  bounded,
+  checkIdentifier,
+  checkPositiveInt,
+  toNowSec,
+  tokenExpired,
+} from "./store-kit.js";
+
+/** Options every SQL store takes. */
+export interface SqlStoreOptions {
+  /** Table name (letters, digits, `_`). Default `tempid_uses`, the Python package's. */
+  table?: string;
+  /** Bound on each store call in ms; past it the call rejects with a TempIDStoreError. Default 5000. */
+  timeoutMs?: number;
+  /** Create the table and index on first use. Default true; set false and call `migrate()` yourself. */
+  autoMigrate?: boolean;
+  /** Run one bounded purge of expired rows every this many writes (0 = never). Default 100. */
+  purgeEvery?: number;
+  /** Rows deleted at most by one background purge. Default 1000. */
+  purgeBatch?: number;
+}
+
+export interface SqlResult {
+  /** Result rows as objects (column name → value); empty for statements without a result set. */
+  readonly rows: readonly Record<string, unknown>[];
+  /** Rows inserted, changed or deleted, as the driver reports them. */
+  readonly affectedRows: number;
+  /** MySQL only: the OK packet's insert id. */
+  readonly insertId?: number | string | bigint;
+}
+
+/** What an adapter supplies: how to send one statement through its driver. */
+export interface SqlRunner {
+  run(statement: SqlStatement): Promise<SqlResult> | SqlResult;
+  /** Runs one DDL statement (no parameters). */
+  ddl(sql: string): Promise<void> | void;
+  /** True when a DDL error only says the object already exists (a concurrent migration won the race). */
+  alreadyExists(err: unknown): boolean;
+  /** Closes what the store opened itself (a client it created from a URL or path); never the user's. */
+  closeOwned?(): Promise<void> | void;
+}
+
+/** A use-count store on a SQL table; see the adapter factories (`sqliteStore`, `postgresStore`, `mysqlStore`). */
+export class SqlUseStore implements UseStore {
+  readonly table: string;
+  readonly #sql: UseTableSql;
+  readonly #runner: SqlRunner;
+  readonly #timeoutMs: number;
+  readonly #batch: number;
+  readonly #migration: OnceMigration | undefined;
+  readonly #purge: AmortisedPurge;
+  #closed = false;
+
+  constructor(dialect: SqlDialect, runner: SqlRunner, options: SqlStoreOptions = {}) {
+    if (options === null || typeof options !== "object") throw new TempIDConfigError("store options must be an object");
+    this.table = checkIdentifier(options.table, "table", DEFAULT_TABLE);
+    this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+    this.#batch = checkPositiveInt(options.purgeBatch, "purgeBatch", 1000);
+    const every = checkPositiveInt(options.purgeEvery, "purgeEvery", 100, true);
+    this.#sql = new UseTableSql(dialect, this.table);
+    this.#runner = runner;
+    this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
+    this.#purge = new AmortisedPurge(every, (nowMs) =>
+      bounded("purge", this.#timeoutMs, () => this.#runner.run(this.#sql.purge(toNowSec(nowMs), this.#batch))),
+    );
+  }
+
+  async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
+    if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
+    const granted = await this.#call("consume", async () => {
+      const result = await this.#runner.run(this.#sql.consume(key, limit, expiresAtSec, toNowSec(nowMs)));
+      return this.#sql.dialect === "mysql"
+        ? mysqlGranted(result.affectedRows, result.insertId ?? 0)
+        : result.rows.length === 1;
+    });
+    this.#purge.tick(nowMs);
+    return granted;
+  }
+
+  async used(key: string, nowMs: number): Promise<number> {
+    return this.#call("used", async () => {
+      const result = await this.#runner.run(this.#sql.used(key, toNowSec(nowMs)));
+      const row = result.rows[0];
+      return row === undefined ? 0 : toCount(row["count"]);
+    });
+  }
+
+  async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
+    if (tokenExpired(expiresAtSec, nowMs)) return;
+    await this.#call("revoke", () => this.#runner.run(this.#sql.revoke(key, expiresAtSec)));
+    this.#purge.tick(nowMs);
+  }
+
+  /** Creates the table and its `expires_at` index if missing. Idempotent; safe from several processes at once. */
+  async migrate(): Promise<void> {
+    this.#open();
+    await bounded("migrate", this.#timeoutMs, () => this.#migrate());
+  }
+
+  /** Deletes every expired row now, in batches; resolves to the number deleted. Normal traffic does this a batch at a time. */
+  async purgeExpired(nowMs: number = Date.now()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { affectedRows } = await this.#call("purgeExpired", () =>
+        this.#runner.run(this.#sql.purge(toNowSec(nowMs), this.#batch)),
+      );
+      total += affectedRows;
+      if (affectedRows < this.#batch) return total;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#purge.idle();
+    await bounded("close", this.#timeoutMs, async () => {
+      await this.#runner.closeOwned?.();
+    });
+  }
+
+  #open(): void {
+    if (this.#closed) throw new TempIDStoreError("this store is closed");
+  }
+
+  async #call<T>(what: string, run: () => Promise<T> | T): Promise<T> {
+    this.#open();
+    return bounded(what, this.#timeoutMs, async () => {
+      await this.#migration?.ensure();
+      return run();
+    });
+  }
+
+  async #migrate(): Promise<void> {
+    for (const ddl of this.#sql.migrate()) {
+      try {
+        await this.#runner.ddl(ddl);
+      } catch (err) {
+        if (!this.#runner.alreadyExists(err)) throw err;
+      }
+    }
+  }
+}

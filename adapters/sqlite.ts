@@ -1,0 +1,157 @@
+/**
+ * SQLite use-count store: `sqliteStore("./tempid.db")` or `sqliteStore(yourDatabase)`.
+ *
+ * Works with better-sqlite3 (Node), `bun:sqlite` (Bun) and `node:sqlite` (Node >= 22.5): all three share
+ * the small synchronous shape declared below. Given a path, the store opens the file itself through a
+ * guarded dynamic import (Bun → bun:sqlite; otherwise better-sqlite3 if installed, else node:sqlite) and
+ * `close()` closes it. Given a database handle, the handle stays yours.
+ *
+ * Consume is one `INSERT … ON CONFLICT … DO UPDATE … WHERE count < limit RETURNING` statement; SQLite runs
+ * it under its write lock, so it is exact across threads and processes sharing the file.
+ */
+import { TempIDConfigError } from "@tempid/core";
+import type { SqlStatement } from "./sql-dialect.js";
+import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { DEFAULT_TIMEOUT_MS, checkPositiveInt } from "./store-kit.js";
+
+/** The part of a prepared statement the store uses (better-sqlite3, bun:sqlite and node:sqlite all have it). */
+export interface SqliteStatementLike {
+  run(...params: unknown[]): { changes: number | bigint };
+  all(...params: unknown[]): unknown[];
+}
+
+/** The part of a SQLite database handle the store uses. */
+export interface SqliteDatabaseLike {
+  prepare(sql: string): SqliteStatementLike;
+  exec(sql: string): unknown;
+  close?(): unknown;
+}
+
+export interface SqliteStoreOptions extends SqlStoreOptions {
+  /**
+   * When the store opens a path: how long a statement waits for another connection's write lock
+   * (`PRAGMA busy_timeout`), in ms. Defaults to `timeoutMs`. SQLite calls are synchronous, so this, not
+   * `timeoutMs`, is what bounds a call blocked on a lock.
+   */
+  busyTimeoutMs?: number;
+}
+
+export type SqliteUseStore = SqlUseStore;
+
+/** Opens (or adopts) a SQLite database and returns a use-count store on it. */
+export function sqliteStore(pathOrDatabase: string | SqliteDatabaseLike, options: SqliteStoreOptions = {}): SqlUseStore {
+  const busy = checkPositiveInt(options.busyTimeoutMs, "busyTimeoutMs", options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  let runner: SqliteRunner;
+  if (typeof pathOrDatabase === "string") {
+    if (pathOrDatabase === "") throw new TempIDConfigError("sqliteStore needs a file path (or a database handle)");
+    runner = new SqliteRunner(() => openSqlite(pathOrDatabase, busy), true);
+  } else if (isDatabase(pathOrDatabase)) {
+    const db = pathOrDatabase;
+    runner = new SqliteRunner(() => db, false);
+  } else {
+    throw new TempIDConfigError("sqliteStore takes a file path or a SQLite database handle (better-sqlite3, bun:sqlite, node:sqlite)");
+  }
+  return new SqlUseStore("sqlite", runner, options);
+}
+
+function isDatabase(value: unknown): value is SqliteDatabaseLike {
+  const db = value as SqliteDatabaseLike | null;
+  return typeof db === "object" && db !== null && typeof db.prepare === "function" && typeof db.exec === "function";
+}
+
+class SqliteRunner implements SqlRunner {
+  #db: SqliteDatabaseLike | Promise<SqliteDatabaseLike> | undefined;
+  readonly #statements = new Map<string, SqliteStatementLike>();
+
+  constructor(
+    private readonly open: () => SqliteDatabaseLike | Promise<SqliteDatabaseLike>,
+    private readonly owned: boolean,
+  ) {}
+
+  async run(statement: SqlStatement): Promise<SqlResult> {
+    const db = await this.#database();
+    let prepared = this.#statements.get(statement.sql);
+    if (prepared === undefined) {
+      prepared = db.prepare(statement.sql);
+      this.#statements.set(statement.sql, prepared);
+    }
+    if (statement.returnsRows) {
+      return { rows: prepared.all(...statement.args) as Record<string, unknown>[], affectedRows: 0 };
+    }
+    const { changes } = prepared.run(...statement.args);
+    return { rows: [], affectedRows: Number(changes) };
+  }
+
+  async ddl(sql: string): Promise<void> {
+    (await this.#database()).exec(sql);
+  }
+
+  alreadyExists(): boolean {
+    // IF NOT EXISTS under SQLite's write lock never races.
+    return false;
+  }
+
+  async closeOwned(): Promise<void> {
+    if (!this.owned || this.#db === undefined) return;
+    const db = await this.#db;
+    this.#db = undefined;
+    this.#statements.clear();
+    db.close?.();
+  }
+
+  #database(): SqliteDatabaseLike | Promise<SqliteDatabaseLike> {
+    if (this.#db === undefined) {
+      const opening = Promise.resolve().then(this.open);
+      // A failed open is forgotten so the next call tries again.
+      opening.catch(() => {
+        if (this.#db === opening) this.#db = undefined;
+      });
+      this.#db = opening;
+    }
+    return this.#db;
+  }
+}
+
+type Constructor = new (path: string, options?: Record<string, unknown>) => SqliteDatabaseLike;
+
+/** A dynamic import the bundler leaves alone: these drivers are optional and runtime-specific. */
+function importOptional(specifier: string): Promise<Record<string, unknown>> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier) as Promise<Record<string, unknown>>;
+}
+
+function isMissingModule(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_UNKNOWN_BUILTIN_MODULE";
+}
+
+async function openSqlite(path: string, busyTimeoutMs: number): Promise<SqliteDatabaseLike> {
+  let db: SqliteDatabaseLike | undefined;
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
+    const { Database } = (await importOptional("bun:sqlite")) as { Database: Constructor };
+    db = new Database(path, { create: true });
+  } else {
+    try {
+      const mod = await importOptional("better-sqlite3");
+      const Database = (mod["default"] ?? mod) as Constructor;
+      db = new Database(path, { timeout: busyTimeoutMs });
+    } catch (err) {
+      if (!isMissingModule(err)) throw err;
+    }
+    if (db === undefined) {
+      try {
+        const { DatabaseSync } = (await importOptional("node:sqlite")) as { DatabaseSync: Constructor };
+        db = new DatabaseSync(path);
+      } catch (err) {
+        if (!isMissingModule(err)) throw err;
+        throw new TempIDConfigError(
+          "sqliteStore(path) needs a SQLite driver: `npm install better-sqlite3` (Node < 22.5), or pass your own database handle",
+          { cause: err },
+        );
+      }
+    }
+  }
+  db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  // WAL lets readers and one writer work at once across processes sharing the file.
+  if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
+  return db;
+}

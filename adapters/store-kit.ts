@@ -1,0 +1,124 @@
+/**
+ * Internals shared by the server-backed store adapters: option checks, the time bound on every store call,
+ * one-time schema creation and the amortised purge of expired counters. Not a public entry point.
+ */
+import { TempIDConfigError, TempIDStoreError, toStoreError } from "@tempid/core";
+
+/** Default bound on one store call, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+/** A SQL table or index name: letters, digits and `_`, not starting with a digit (it is spliced into SQL). */
+export function checkIdentifier(value: unknown, option: string, fallback: string, maxLength = 48): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value) || value.length > maxLength) {
+    throw new TempIDConfigError(
+      `${option} must be a name of letters, digits and "_" (not starting with a digit), at most ${maxLength} characters`,
+    );
+  }
+  return value;
+}
+
+export function checkPositiveInt(value: unknown, option: string, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new TempIDConfigError(`${option} must be ${allowZero ? "a non-negative" : "a positive"} integer`);
+  }
+  return value;
+}
+
+/**
+ * Runs one store call within `timeoutMs`, turning any failure into a `TempIDStoreError` (cause kept).
+ * A call that times out is abandoned, never retried: it may still complete (and count) on the server.
+ */
+export function bounded<T>(what: string, timeoutMs: number, run: () => Promise<T> | T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (not retried; it may still have counted)`)),
+      timeoutMs,
+    );
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(run());
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(toStoreError(err, what));
+      },
+    );
+  });
+}
+
+/**
+ * Creates tables and indexes once per store instance, on first use. Concurrent first calls share one run;
+ * a failed run is forgotten so the next call tries again (the server may have been down).
+ */
+export class OnceMigration {
+  #done = false;
+  #running: Promise<void> | undefined;
+  constructor(private readonly run: () => Promise<void>) {}
+
+  ensure(): Promise<void> | undefined {
+    if (this.#done) return undefined;
+    this.#running ??= this.run().then(
+      () => {
+        this.#done = true;
+        this.#running = undefined;
+      },
+      (err: unknown) => {
+        this.#running = undefined;
+        throw err;
+      },
+    );
+    return this.#running;
+  }
+}
+
+/**
+ * Deletes expired rows a batch at a time inside normal traffic: every `every` writes, one bounded DELETE of
+ * at most `batch` rows runs in the background (never delaying or failing the call that triggered it).
+ * With the defaults (1,000 rows every 100 writes) deletion outpaces creation tenfold, so a table holds
+ * roughly the live counters plus at most a few batches of expired ones.
+ */
+export class AmortisedPurge {
+  #writes = 0;
+  #running: Promise<void> | undefined;
+  constructor(
+    private readonly every: number,
+    private readonly purge: (nowMs: number) => Promise<unknown>,
+  ) {}
+
+  /** Call after each write; `every` = 0 turns the background purge off. */
+  tick(nowMs: number): void {
+    if (this.every === 0 || ++this.#writes < this.every || this.#running !== undefined) return;
+    this.#writes = 0;
+    // A failed purge only delays cleanup; the next tick tries again.
+    this.#running = this.purge(nowMs).then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  /** Resolves once no background purge is running (close() waits for it). */
+  async idle(): Promise<void> {
+    await this.#running;
+  }
+}
+
+/** Unix seconds for a millisecond clock reading: a counter whose `expires_at` is at or below it has expired. */
+export function toNowSec(nowMs: number): number {
+  return Math.floor(nowMs / 1000);
+}
+
+/** The token itself has expired: nothing to count, and nothing is written. */
+export function tokenExpired(expiresAtSec: number, nowMs: number): boolean {
+  return expiresAtSec * 1000 <= nowMs;
+}
