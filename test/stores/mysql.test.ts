@@ -1,0 +1,98 @@
+import mysql from "mysql2/promise";
+import { afterAll, describe, expect, it } from "vitest";
+import { TempIDStoreError } from "@tempid/core";
+import { mysqlStore } from "@tempid/core/mysql";
+import { describeStore } from "./conformance.js";
+import { mysqlHarness } from "../support/store-harnesses.js";
+import { detectService, serviceUrls, uniqueName } from "../support/services.js";
+
+const status = await detectService("mysql");
+describeStore(mysqlHarness(), status);
+
+describe.skipIf(!status.available)("mysql store: both affected-row modes, migrations and faults", () => {
+  const pool = mysql.createPool({ uri: serviceUrls.mysql, connectionLimit: 20 });
+  const tables: string[] = [];
+  const table = () => {
+    const t = uniqueName("tm");
+    tables.push(t);
+    return t;
+  };
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  afterAll(async () => {
+    for (const t of tables) await pool.query(`DROP TABLE IF EXISTS \`${t}\``);
+    await pool.end();
+  });
+
+  it("without CLIENT_FOUND_ROWS (a refusal reports 0 affected rows) it still grants exactly maxUses", async () => {
+    const plain = mysql.createPool({ uri: serviceUrls.mysql, connectionLimit: 10, flags: ["-FOUND_ROWS"] });
+    try {
+      const store = mysqlStore(plain, { table: table() });
+      const results = await Promise.all(Array.from({ length: 300 }, () => store.consume("k", 7, exp, Date.now())));
+      expect(results.filter(Boolean).length).toBe(7);
+      expect(await store.used("k", Date.now())).toBe(7);
+      // An expired row restarts: 2 affected rows with or without the flag.
+      expect(await store.consume("k", 7, exp + 10, (exp + 1) * 1000)).toBe(true);
+      expect(await store.used("k", (exp + 1) * 1000)).toBe(1);
+    } finally {
+      await plain.end();
+    }
+  });
+
+  it("creates the Python layout with a case-sensitive key and an expires_at index; 10 concurrent migrations succeed", async () => {
+    const t = table();
+    await Promise.all(Array.from({ length: 10 }, () => mysqlStore(pool, { table: t }).migrate()));
+    const [columns] = await pool.query(
+      "SELECT column_name AS c, data_type AS d, collation_name AS k FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+      [t],
+    );
+    expect(columns).toEqual([
+      { c: "token_id", d: "varchar", k: "ascii_bin" },
+      { c: "count", d: "int", k: null },
+      { c: "expires_at", d: "bigint", k: null },
+    ]);
+    const store = mysqlStore(pool, { table: t });
+    expect(await store.consume("abc", 1, exp, Date.now())).toBe(true);
+    expect(await store.consume("ABC", 1, exp, Date.now())).toBe(true);
+  });
+
+  it("adds the purge index to a table the Python package created", async () => {
+    const t = table();
+    await pool.query(`CREATE TABLE \`${t}\` (token_id VARCHAR(64) PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL DEFAULT 0)`);
+    const store = mysqlStore(pool, { table: t });
+    expect(await store.consume("py", 2, exp, Date.now())).toBe(true);
+    const [indexes] = await pool.query(`SHOW INDEX FROM \`${t}\` WHERE Column_name = 'expires_at'`);
+    expect((indexes as unknown[]).length).toBe(1);
+  });
+
+  it("a connection killed mid-run: TempIDStoreError, no extra use, and the pool serves again", async () => {
+    const t = table();
+    const conn = await mysql.createConnection({ uri: serviceUrls.mysql });
+    conn.on("error", () => undefined);
+    const store = mysqlStore(conn, { table: t });
+    expect(await store.consume("k", 3, exp, Date.now())).toBe(true);
+    const [[{ id }]] = (await conn.query("SELECT CONNECTION_ID() AS id")) as unknown as [[{ id: number }]];
+    await pool.query(`KILL ${Number(id)}`);
+    await expect(store.consume("k", 3, exp, Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+    await conn.end().catch(() => undefined);
+    const again = mysqlStore(pool, { table: t });
+    expect(await again.used("k", Date.now())).toBe(1);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(true);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(true);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(false);
+  });
+
+  it("a row lock held past timeoutMs rejects with TempIDStoreError", async () => {
+    const t = table();
+    const store = mysqlStore(pool, { table: t, timeoutMs: 500 });
+    expect(await store.consume("locked", 5, exp, Date.now())).toBe(true);
+    const holder = await pool.getConnection();
+    try {
+      await holder.query("START TRANSACTION");
+      await holder.query(`SELECT * FROM \`${t}\` WHERE token_id = 'locked' FOR UPDATE`);
+      await expect(store.consume("locked", 5, exp, Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+      await holder.query("ROLLBACK");
+    } finally {
+      holder.release();
+    }
+  });
+});

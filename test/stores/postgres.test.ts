@@ -1,0 +1,105 @@
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { postgresStore } from "@tempid/core/postgres";
+import { describeStore } from "./conformance.js";
+import { postgresJsHarness, postgresPgHarness } from "../support/store-harnesses.js";
+import { detectService, serviceUrls, uniqueName } from "../support/services.js";
+
+const status = await detectService("postgres");
+describeStore(postgresPgHarness(), status);
+describeStore(postgresJsHarness(), status);
+
+describe.skipIf(!status.available)("postgres store: migrations and faults", () => {
+  const pool = new pg.Pool({ connectionString: serviceUrls.postgres, max: 20 });
+  const tables: string[] = [];
+  const table = () => {
+    const t = uniqueName("tp");
+    tables.push(t);
+    return t;
+  };
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  afterAll(async () => {
+    for (const t of tables) await pool.query(`DROP TABLE IF EXISTS "${t}"`);
+    await pool.end();
+  });
+
+  it("creates the Python layout (token_id, count, expires_at) and an expires_at index", async () => {
+    const t = table();
+    await postgresStore(pool, { table: t }).migrate();
+    const columns = await pool.query(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
+      [t],
+    );
+    expect(columns.rows).toEqual([
+      { column_name: "token_id", data_type: "text" },
+      { column_name: "count", data_type: "integer" },
+      { column_name: "expires_at", data_type: "bigint" },
+    ]);
+    const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", [t]);
+    expect(indexes.rows.map((r) => r.indexname)).toEqual([`${t}_expires_at_idx`, `${t}_pkey`]);
+  });
+
+  it("10 stores creating the same table at once all succeed, and count together", async () => {
+    const t = table();
+    const stores = Array.from({ length: 10 }, () => postgresStore(pool, { table: t }));
+    const results = await Promise.all(stores.map((s) => s.consume("k", 5, exp, Date.now())));
+    expect(results.filter(Boolean).length).toBe(5);
+    await Promise.all(stores.map((s) => s.migrate()));
+  });
+
+  it("works on a table the Python package created (INTEGER expires_at, no index)", async () => {
+    const t = table();
+    await pool.query(`CREATE TABLE "${t}" (token_id TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0)`);
+    const store = postgresStore(pool, { table: t });
+    expect(await store.consume("py", 1, exp, Date.now())).toBe(true);
+    expect(await store.consume("py", 1, exp, Date.now())).toBe(false);
+    expect((await pool.query(`SELECT count, expires_at FROM "${t}"`)).rows).toEqual([{ count: 1, expires_at: exp }]);
+  });
+
+  it("rejects a table name that is not a plain identifier", () => {
+    for (const bad of ["x; DROP TABLE y", "1abc", "a-b", "", "a".repeat(49)]) {
+      expect(() => postgresStore(pool, { table: bad })).toThrow(TempIDConfigError);
+    }
+  });
+
+  it("a connection killed mid-run: the call in flight fails with TempIDStoreError, nothing extra is granted, the pool recovers", async () => {
+    const t = table();
+    const client = new pg.Client({ connectionString: serviceUrls.postgres, application_name: `tempid-fault-${t}` });
+    client.on("error", () => undefined);
+    await client.connect();
+    const store = postgresStore(client, { table: t });
+    expect(await store.consume("k", 3, exp, Date.now())).toBe(true);
+    // Kill this client's backend while a statement is running on it.
+    const slow = client.query("SELECT pg_sleep(5)").catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [`tempid-fault-${t}`]);
+    expect(await slow).toBeInstanceOf(Error);
+    await expect(store.consume("k", 3, exp, Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+    // A fresh store on a fresh connection sees the count the server kept: 1, not more.
+    const again = postgresStore(pool, { table: t });
+    expect(await again.used("k", Date.now())).toBe(1);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(true);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(true);
+    expect(await again.consume("k", 3, exp, Date.now())).toBe(false);
+  });
+
+  it("a statement slower than timeoutMs rejects with TempIDStoreError (a lock held elsewhere)", async () => {
+    const t = table();
+    const store = postgresStore(pool, { table: t, timeoutMs: 500 });
+    expect(await store.consume("locked", 5, exp, Date.now())).toBe(true);
+    const holder = await pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`SELECT * FROM "${t}" WHERE token_id = 'locked' FOR UPDATE`);
+      const err = await store.consume("locked", 5, exp, Date.now()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TempIDStoreError);
+      await holder.query("ROLLBACK");
+    } finally {
+      holder.release();
+    }
+    // The timed-out statement was not retried: at most it ran once (pg's query_timeout abandons it).
+    const used = await store.used("locked", Date.now());
+    expect(used === 1 || used === 2).toBe(true);
+  });
+});
