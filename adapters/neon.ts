@@ -29,6 +29,8 @@ export interface NeonPoolLike {
 export interface NeonPoolClientLike {
   query(config: { text: string; values?: any[] }): Promise<{ rows: any[]; rowCount: number | null }>;
   release(err?: Error | boolean): void;
+  on?(event: "error", listener: (err: Error) => void): unknown;
+  removeListener?(event: "error", listener: (err: Error) => void): unknown;
 }
 
 export interface NeonStoreOptions extends Omit<SqlStoreOptions, "autoMigrate"> {
@@ -41,6 +43,8 @@ export interface NeonStoreOptions extends Omit<SqlStoreOptions, "autoMigrate"> {
 
 export type NeonUseStore = SqlUseStore;
 
+const BACKSTOP_MS = 100;
+
 /** A use-count store on Neon through `neon(url)` (HTTP) or a `Pool` (WebSocket). */
 export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, options: NeonStoreOptions = {}): SqlUseStore {
   const timeoutMs = checkPositiveInt(options?.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
@@ -52,7 +56,13 @@ export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, optio
   } else {
     throw new TempIDConfigError("neonStore takes the query function from neon(url) or a Pool from @neondatabase/serverless");
   }
-  return new SqlUseStore("postgres", runner, { ...options, autoMigrate: options?.autoMigrate ?? false });
+  // The runner cancels each request at `timeoutMs` and rejects; the store's own bound sits a little later
+  // as a backstop, so the error a caller sees comes after the cancellation, never before it.
+  return new SqlUseStore("postgres", runner, {
+    ...options,
+    timeoutMs: timeoutMs + BACKSTOP_MS,
+    autoMigrate: options?.autoMigrate ?? false,
+  });
 }
 
 function alreadyExists(err: unknown): boolean {
@@ -88,10 +98,27 @@ class NeonHttpRunner implements SqlRunner {
 
   alreadyExists = alreadyExists;
 
-  #query(text: string, params: unknown[]): PromiseLike<unknown> {
-    // The same deadline as the store's bound: the request is cancelled, not left to land later.
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    return this.sql.query(text, params, { arrayMode: false, fullResults: true, fetchOptions: { signal } });
+  /** Past the deadline the request is aborted (not left to land later), then the call rejects. */
+  #query(text: string, params: unknown[]): Promise<unknown> {
+    const controller = new AbortController();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`no answer within ${this.timeoutMs} ms (request aborted)`));
+      }, this.timeoutMs);
+      this.sql
+        .query(text, params, { arrayMode: false, fullResults: true, fetchOptions: { signal: controller.signal } })
+        .then(
+          (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (err: unknown) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+        );
+    });
   }
 }
 
@@ -120,11 +147,19 @@ class NeonPoolRunner implements SqlRunner {
       let client: NeonPoolClientLike | undefined;
       let settled = false;
       // `keep`: a database error leaves the connection usable; anything else (deadline, socket) destroys it.
+      // A checked-out pg client reports a lost connection as an "error" event, which nobody else listens
+      // to while we hold it; the pending query rejects with the same error, so the event is only noted.
+      const onError = () => {};
       const finish = (err: Error | undefined, value?: unknown, keep = false) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        client?.release(keep ? undefined : err);
+        if (client !== undefined) {
+          const destroy = err !== undefined && !keep;
+          client.release(destroy ? err : undefined);
+          // A destroyed client may still emit while closing; a healthy one goes back to the pool's listener.
+          if (!destroy) client.removeListener?.("error", onError);
+        }
         if (err) reject(err);
         else resolve(value);
       };
@@ -136,6 +171,7 @@ class NeonPoolRunner implements SqlRunner {
             return;
           }
           client = acquired;
+          acquired.on?.("error", onError);
           acquired.query({ text, values }).then(
             (result) => finish(undefined, result),
             (err: unknown) => finish(err instanceof Error ? err : new Error(String(err)), undefined, isDatabaseError(err)),

@@ -18,6 +18,8 @@ export class FaultSwitch {
   forwarded = 0;
   /** Requests that arrived, whatever happened to them. */
   received = 0;
+  #active = 0;
+  #idleWaiters: Array<() => void> = [];
 
   get kind(): FaultKind {
     return this.#kind;
@@ -38,6 +40,23 @@ export class FaultSwitch {
   /** Number of requests currently held by `hang`. */
   get heldCount(): number {
     return this.#held.size;
+  }
+
+  /** Marks a request in progress (held or forwarded) until `done` is called. */
+  begin(): () => void {
+    this.#active++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.#active === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    };
+  }
+
+  /** Resolves once no request is held or being forwarded (after a `release()`, say). */
+  settled(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**

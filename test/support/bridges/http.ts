@@ -65,23 +65,28 @@ export async function withFaults(
   res: ServerResponse,
   forward: () => Promise<{ status: number; body: unknown; headers?: Record<string, string> }>,
 ): Promise<void> {
-  const fault = await faults.gate();
-  if (clientGone(req, res)) return; // gave up while held: never reaches the database
-  if (fault === "status500") {
-    res.writeHead(500, { "content-type": "text/plain" });
-    res.end("bridge: injected internal server error");
-    return;
+  const done = faults.begin();
+  try {
+    const fault = await faults.gate();
+    if (clientGone(req, res)) return; // gave up while held: never reaches the database
+    if (fault === "status500") {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("bridge: injected internal server error");
+      return;
+    }
+    if (fault === "drop-before") {
+      req.socket.destroy();
+      return;
+    }
+    faults.forwarded++;
+    const answer = await forward();
+    if (fault === "drop-after") {
+      req.socket.destroy();
+      return;
+    }
+    if (clientGone(req, res)) return;
+    sendJson(res, answer.status, answer.body, answer.headers);
+  } finally {
+    done();
   }
-  if (fault === "drop-before") {
-    req.socket.destroy();
-    return;
-  }
-  faults.forwarded++;
-  const answer = await forward();
-  if (fault === "drop-after") {
-    req.socket.destroy();
-    return;
-  }
-  if (clientGone(req, res)) return;
-  sendJson(res, answer.status, answer.body, answer.headers);
 }

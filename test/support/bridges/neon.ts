@@ -149,8 +149,14 @@ export async function startNeonBridge(options: NeonBridgeOptions = {}): Promise<
       tcp.destroy();
       ws.terminate();
     };
+    const replies = new ReadyForQueryScanner();
     tcp.on("data", (data) => {
-      if (dropAfterReply) return end(); // the statement ran; its reply never reaches the client
+      // drop-after: hold back the server's answer until ReadyForQuery (the statement has run and, outside
+      // a transaction, committed), then cut the connection without passing the answer on.
+      if (dropAfterReply) {
+        if (replies.push(data)) end();
+        return;
+      }
       if (ws.readyState === ws.OPEN) ws.send(data);
     });
     tcp.on("error", end);
@@ -158,14 +164,18 @@ export async function startNeonBridge(options: NeonBridgeOptions = {}): Promise<
     ws.on("error", end);
     ws.on("close", end);
     ws.on("message", (data: Buffer) => {
+      const done = wsFaults.begin();
       chain = chain.then(async () => {
-        const fault = await wsFaults.gate();
-        if (ws.readyState !== ws.OPEN || tcp.destroyed) return; // gave up while held: never forwarded
-        if (fault === "drop-before") return end();
-        if (fault === "status500") return end();
-        wsFaults.forwarded++;
-        if (fault === "drop-after") dropAfterReply = true;
-        tcp.write(data);
+        try {
+          const fault = await wsFaults.gate();
+          if (ws.readyState !== ws.OPEN || tcp.destroyed) return; // gave up while held: never forwarded
+          if (fault === "drop-before" || fault === "status500") return end();
+          wsFaults.forwarded++;
+          if (fault === "drop-after") dropAfterReply = true;
+          await new Promise<void>((resolve) => tcp.write(data, () => resolve()));
+        } finally {
+          done();
+        }
       });
     });
   };
@@ -188,6 +198,22 @@ export async function startNeonBridge(options: NeonBridgeOptions = {}): Promise<
       await pool.end();
     },
   };
+}
+
+/** Finds a ReadyForQuery ('Z') message in a stream of backend messages (type byte, int32 length). */
+class ReadyForQueryScanner {
+  #buffer = Buffer.alloc(0);
+  push(data: Buffer): boolean {
+    this.#buffer = Buffer.concat([this.#buffer, data]);
+    let seen = false;
+    while (this.#buffer.length >= 5) {
+      const length = this.#buffer.readInt32BE(1);
+      if (this.#buffer.length < 1 + length) break;
+      if (this.#buffer[0] === 0x5a) seen = true;
+      this.#buffer = this.#buffer.subarray(1 + length);
+    }
+    return seen;
+  }
 }
 
 /** The Postgres error fields the HTTP endpoint returns with status 400. */
