@@ -1,0 +1,103 @@
+/**
+ * Timing: every case runs in the same process, in interleaved rounds (each round runs every case once, in
+ * a rotated order), so slow drifts of a noisy machine hit all cases alike. A case's result is the median of
+ * its per-round times; a ratio is the median of the per-round ratios of two cases, never a comparison with
+ * another run.
+ */
+
+export interface Case {
+  id: string;
+  /** table section */
+  group: string;
+  label: string;
+  /** a synchronous function is timed without an await per call; an async one is awaited call by call */
+  fn: () => unknown;
+  async: boolean;
+  /** runs once before timing: throws when the case does not do what its label says */
+  check?: () => unknown;
+}
+
+export interface Measured {
+  id: string;
+  group: string;
+  label: string;
+  /** nanoseconds per operation, one per round */
+  rounds: number[];
+  /** median of rounds */
+  ns: number;
+  opsPerSec: number;
+}
+
+let sink: unknown;
+/** Keeps results alive so no call can be optimized away. */
+export function consume(): unknown {
+  return sink;
+}
+
+async function timeBatch(c: Case, n: number): Promise<number> {
+  const fn = c.fn;
+  const t0 = performance.now();
+  if (c.async) {
+    for (let i = 0; i < n; i++) sink = await fn();
+  } else {
+    for (let i = 0; i < n; i++) sink = fn();
+  }
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+/** How many calls fill `targetMs`, from a short warm-up that also lets the JIT settle. */
+async function calibrate(c: Case, targetMs: number): Promise<number> {
+  let n = 1;
+  let spent = 0;
+  const start = performance.now();
+  while (performance.now() - start < Math.max(20, targetMs)) {
+    const ns = await timeBatch(c, n);
+    spent = ns;
+    if (ns * n < 2e6) n *= 2;
+  }
+  return Math.max(1, Math.round((targetMs * 1e6) / spent));
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export async function measureAll(cases: readonly Case[], opts: { rounds: number; targetMs: number; onRound?: (r: number) => void }): Promise<Measured[]> {
+  for (const c of cases) {
+    try {
+      await c.check?.();
+    } catch (err) {
+      throw new Error(`bench case "${c.id}" failed its check: ${(err as Error).message}`);
+    }
+  }
+  const sizes = new Map<string, number>();
+  for (const c of cases) sizes.set(c.id, await calibrate(c, opts.targetMs));
+  const times = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  for (let r = 0; r < opts.rounds; r++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(k + r) % cases.length]!;
+      times.get(c.id)!.push(await timeBatch(c, sizes.get(c.id)!));
+    }
+    opts.onRound?.(r);
+  }
+  return cases.map((c) => {
+    const rounds = times.get(c.id)!;
+    const ns = median(rounds);
+    return { id: c.id, group: c.group, label: c.label, rounds, ns, opsPerSec: 1e9 / ns };
+  });
+}
+
+/** How many times faster `a` is than `b` (>1: a is faster): the median of per-round ratios. */
+export function speedRatio(a: Measured, b: Measured): number {
+  const n = Math.min(a.rounds.length, b.rounds.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) ratios.push(b.rounds[i]! / a.rounds[i]!);
+  return median(ratios);
+}
