@@ -29,8 +29,11 @@ export interface StoreHarness {
   readonly serverClock?: boolean;
   /** Counts live inside one process (the memory store): the multi-process test does not apply. */
   readonly processLocal?: boolean;
-  /** Amortised purge runs in the background (give it a moment before checking). */
-  readonly purgesInTraffic?: boolean;
+  /**
+   * False when expired counters are reclaimed by the server on its own schedule (MongoDB's TTL monitor,
+   * every 60 s) rather than by the store's traffic; the suite then checks only purgeExpired().
+   */
+  readonly reclaimsInTraffic?: boolean;
   /** A store on namespace `ns`; the same `ns` reaches the same counters. */
   open(ns: string, options?: { purgeEvery?: number; purgeBatch?: number; timeoutMs?: number }): Promise<HarnessStore>;
   /** The raw counter the Python package would read for `key`, or null when there is none. */

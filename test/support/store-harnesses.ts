@@ -14,6 +14,7 @@ import { redisStore } from "@tempid/core/redis";
 import { mongoStore } from "@tempid/core/mongodb";
 import type { HarnessStore, RawCounter, StoreHarness } from "./store-harness.js";
 import { deadPort, serviceUrls } from "./services.js";
+import { FakeMongoCollection } from "./fake-mongo.js";
 
 const here = fileURLToPath(import.meta.url);
 
@@ -129,7 +130,6 @@ export function postgresPgHarness(): StoreHarness {
     name: "postgres (pg Pool)",
     service: "postgres",
     persistent: true,
-    purgesInTraffic: true,
     async open(ns, options) {
       return postgresStore(await get(), { table: ns, ...options });
     },
@@ -162,7 +162,6 @@ export function postgresJsHarness(): StoreHarness {
     name: "postgres (postgres.js)",
     service: "postgres",
     persistent: true,
-    purgesInTraffic: true,
     async open(ns, options) {
       return postgresStore(await get(), { table: ns, ...options });
     },
@@ -195,7 +194,6 @@ export function mysqlHarness(): StoreHarness {
     name: "mysql (mysql2 pool)",
     service: "mysql",
     persistent: true,
-    purgesInTraffic: true,
     async open(ns, options) {
       return mysqlStore(await get(), { table: ns, ...options });
     },
@@ -316,6 +314,7 @@ export function mongoHarness(): StoreHarness {
     name: "mongodb (official driver)",
     service: "mongodb",
     persistent: true,
+    reclaimsInTraffic: false,
     async open(ns, options) {
       return mongoStore(await collection(ns), { timeoutMs: options?.timeoutMs });
     },
@@ -331,6 +330,44 @@ export function mongoHarness(): StoreHarness {
     async dispose() {
       await client?.close();
       client = undefined;
+    },
+  };
+}
+
+/**
+ * The MongoDB store over the in-process fake collection (test/support/fake-mongo.ts): checks the
+ * adapter's filters, pipeline and E11000 handling, not a server's guarantees.
+ */
+export function fakeMongoHarness(): StoreHarness {
+  const collections = new Map<string, FakeMongoCollection>();
+  const get = (ns: string) => {
+    let c = collections.get(ns);
+    if (c === undefined) collections.set(ns, (c = new FakeMongoCollection()));
+    return c;
+  };
+  return {
+    name: "mongodb (fake collection, no server)",
+    persistent: true,
+    reclaimsInTraffic: false,
+    processLocal: true,
+    async open(ns, options) {
+      return mongoStore(get(ns), { timeoutMs: options?.timeoutMs });
+    },
+    async inspect(ns, key) {
+      const doc = get(ns).docs.get(key);
+      return doc === undefined ? null : { count: Number(doc["count"]), expiresAt: Number(doc["expires_at"]) };
+    },
+    size: async (ns) => get(ns).docs.size,
+    async drop(ns) {
+      collections.delete(ns);
+    },
+    async openDead() {
+      const dead = new FakeMongoCollection();
+      dead.failWith = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:27017"), { name: "MongoServerSelectionError" });
+      return mongoStore(dead, { timeoutMs: 2000 });
+    },
+    async dispose() {
+      collections.clear();
     },
   };
 }
