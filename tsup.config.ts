@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 /** Every adapter is its own subpath export; each imports the core as "@tempid/core" so one copy of it is shared. */
 export const adapters = ["sqlite", "postgres", "mysql", "redis", "mongodb", "upstash", "neon", "planetscale"] as const;
@@ -27,6 +30,7 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     banner: { js: "#!/usr/bin/env node" },
+    define: { __VERSION__: JSON.stringify(version) },
     external: ["@tempid/core", /^@tempid\/core\//],
   },
 ]);

@@ -1,0 +1,79 @@
+/**
+ * Opens a use-count store from a URL, for the CLI: the store owns the client it creates, so close() closes it.
+ *   sqlite:./tempid.db   redis://host:6379   postgres://user@host/db (or postgresql://)   mysql://root@host/db
+ * Each client library is loaded only when its scheme is used; a missing one is a clear error.
+ */
+import { TempIDConfigError, type UseStore } from "@tempid/core";
+import { sqliteStore } from "@tempid/core/sqlite";
+import { redisStore } from "@tempid/core/redis";
+import { postgresStore } from "@tempid/core/postgres";
+import { mysqlStore } from "@tempid/core/mysql";
+
+async function load<T>(name: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (err) {
+    throw new TempIDConfigError(`this store needs the "${name}" package: npm install ${name}`, { cause: err });
+  }
+}
+
+/** Wraps a store so that close() also closes the client it was made with. */
+function owning(store: UseStore, closeClient: () => Promise<unknown>): UseStore {
+  return {
+    consume: (...a) => store.consume(...a),
+    used: (...a) => store.used(...a),
+    revoke: (...a) => store.revoke(...a),
+    async close() {
+      try {
+        await store.close();
+      } finally {
+        await closeClient();
+      }
+    },
+  };
+}
+
+export async function openStore(url: string): Promise<UseStore> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case "sqlite": {
+      const path = url.slice("sqlite:".length).replace(/^\/\//, "");
+      if (path === "") throw new TempIDConfigError("sqlite: needs a file path, like sqlite:./tempid.db");
+      return sqliteStore(path);
+    }
+    case "redis":
+    case "rediss": {
+      const { createClient } = await load<typeof import("redis")>("redis");
+      const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+      } catch (err) {
+        throw new TempIDConfigError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
+      }
+      return owning(redisStore(client), () => client.quit().catch(() => client.disconnect()));
+    }
+    case "postgres":
+    case "postgresql": {
+      const pg = await load<{ default: typeof import("pg") }>("pg");
+      const pool = new pg.default.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000 });
+      pool.on("error", () => {});
+      return owning(postgresStore(pool), () => pool.end());
+    }
+    case "mysql":
+    case "mariadb": {
+      const mysql = await load<typeof import("mysql2/promise")>("mysql2/promise");
+      const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, "mysql:"), connectionLimit: 2, connectTimeout: 5000 });
+      return owning(mysqlStore(pool), () => pool.end());
+    }
+    default:
+      throw new TempIDConfigError(
+        `unknown store ${JSON.stringify(redact(url))}: use sqlite:./tempid.db, redis://…, postgres://… or mysql://…`,
+      );
+  }
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}

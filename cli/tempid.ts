@@ -1,0 +1,312 @@
+/**
+ * The `tempid` command line: mint, verify, inspect and count tokens from a shell script.
+ *
+ * Exit codes a script can rely on: 0 granted / valid / done; 1 refused (invalid, expired, limit reached,
+ * revoked); 2 bad usage or a store error, with a one-line reason on stderr. The secret comes from
+ * TEMPID_SECRET.
+ */
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import {
+  createTempID,
+  generateSecret,
+  inspectToken,
+  MemoryStore,
+  TempIDError,
+  type Format,
+  type TempID,
+  type TempIDInstance,
+  type TempIDOptions,
+  type UseStore,
+} from "@tempid/core";
+
+const USAGE = `tempid: unique IDs that expire
+
+usage:
+  tempid new <duration> [--payload JSON] [--max-uses N] [--purpose P] [--bind B] [--format v3|v2]
+  tempid verify <token> [--purpose P] [--bind B] [--accept v3,v2] [--check-uses --store URL]
+  tempid use <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
+  tempid uses <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
+  tempid inspect <token>          what anyone can read without the secret (not verified)
+  tempid secret                   a new random secret for TEMPID_SECRET
+  tempid demo                     a walk through every feature, run for real
+
+  <duration>  30s, 10m, 2h, 7d, or a number of seconds
+  <token>     the token text, or - to read it from standard input
+  --store     sqlite:./tempid.db | redis://host:6379 | postgres://… | mysql://…
+  --json      print JSON instead of text
+
+The secret comes from TEMPID_SECRET. Exit codes: 0 valid/granted, 1 refused, 2 usage or store error.`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  payload: { type: "string" },
+  "max-uses": { type: "string" },
+  purpose: { type: "string" },
+  bind: { type: "string" },
+  format: { type: "string" },
+  accept: { type: "string" },
+  store: { type: "string" },
+  "check-uses": { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+const out = (line: string) => process.stdout.write(line + "\n");
+
+function parseFormat(value: string | undefined, flag: string): Format | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "v3" && value !== "v2") throw new UsageError(`${flag} must be v3 or v2, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function parseAccept(value: string | undefined): Format[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((f) => parseFormat(f.trim(), "--accept")!);
+}
+
+function tokenArg(positionals: string[], command: string): string {
+  const token = positionals[1];
+  if (token === undefined) throw new UsageError(`${command} needs a token (or - to read it from standard input)`);
+  if (positionals.length > 2) throw new UsageError(`${command} takes one token; got ${positionals.length - 1} arguments`);
+  return token === "-" ? readFileSync(0, "utf8") : token;
+}
+
+async function openStoreFlag(url: string | undefined, command: string): Promise<UseStore> {
+  if (url === undefined) throw new UsageError(`${command} needs --store URL (sqlite:./tempid.db, redis://…, postgres://…, mysql://…)`);
+  const { openStore } = await import("./store-url.js");
+  return openStore(url);
+}
+
+/** Verifying commands accept the format the token is written in, unless --accept says otherwise. */
+function detectFormat(token: string): Format | undefined {
+  const head = token.trimStart().slice(0, 8).toUpperCase();
+  return head === "TEMP-V2." ? "v2" : head === "TEMP-V3." ? "v3" : undefined;
+}
+
+function instance(values: Values, store?: UseStore, format?: Format, token?: string): TempIDInstance {
+  const detected = token === undefined ? undefined : detectFormat(token);
+  const accept = parseAccept(values.accept) ?? (detected ? [detected] : undefined);
+  const options: TempIDOptions = { store, format: format ?? accept?.[0] };
+  if (accept !== undefined) options.accept = accept;
+  return createTempID(options);
+}
+
+function describeToken(tid: TempID<unknown>) {
+  return {
+    token: tid.toString(),
+    format: tid.format,
+    id: tid.id,
+    expiresAt: tid.expiresAt.toISOString(),
+    remaining: tid.remaining(),
+    maxUses: tid.maxUses,
+    payload: tid.payload,
+  };
+}
+
+function printToken(tid: TempID<unknown>, json: boolean | undefined, extra: Record<string, unknown> = {}) {
+  const info = { ...describeToken(tid), ...extra };
+  if (json) return out(JSON.stringify(info));
+  for (const [key, value] of Object.entries(info)) {
+    out(`${key.padEnd(10)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
+}
+
+function refused(json: boolean | undefined, reason: string): number {
+  if (json) out(JSON.stringify({ ok: false, reason }));
+  else process.stderr.write(`tempid: ${reason}\n`);
+  return 1;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const command = positionals[0];
+  if (values.version) {
+    out("tempid (@tempid/core) " + VERSION);
+    return 0;
+  }
+  if (values.help || command === undefined || command === "help") {
+    out(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const context = { purpose: values.purpose, bind: values.bind };
+
+  switch (command) {
+    case "new": {
+      const duration = positionals[1];
+      if (duration === undefined) throw new UsageError("new needs a duration, like 15m");
+      let payload: unknown;
+      if (values.payload !== undefined) {
+        try {
+          payload = JSON.parse(values.payload);
+        } catch {
+          throw new UsageError("--payload is not valid JSON");
+        }
+      }
+      let maxUses = 0;
+      if (values["max-uses"] !== undefined) {
+        if (!/^\d+$/.test(values["max-uses"])) throw new UsageError("--max-uses must be a whole number");
+        maxUses = Number(values["max-uses"]);
+      }
+      const format = parseFormat(values.format, "--format");
+      const t = instance(values, undefined, format);
+      const seconds = /^\d+$/.test(duration) ? Number(duration) : duration;
+      const tid = await t.new(seconds as never, { payload: payload as never, maxUses, ...context });
+      if (values.json) printToken(tid, true);
+      else out(tid.toString());
+      return 0;
+    }
+    case "verify": {
+      const token = tokenArg(positionals, "verify");
+      const store = values["check-uses"] ? await openStoreFlag(values.store, "verify --check-uses") : undefined;
+      try {
+        const t = instance(values, store, undefined, token);
+        const tid = await t.fromString(token, context).catch((err: unknown) => {
+          if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
+          throw err;
+        });
+        if (tid instanceof TempIDError) return refused(values.json, `invalid token (${tid.code}): ${tid.message}`);
+        if (tid.expired()) return refused(values.json, "token expired");
+        if (values["check-uses"]) {
+          const uses = await tid.usesInfo();
+          if (uses.left === 0) return refused(values.json, "token has no uses left (limit reached or revoked)");
+          printToken(tid, values.json, { uses });
+          return 0;
+        }
+        printToken(tid, values.json);
+        return 0;
+      } finally {
+        await store?.close();
+      }
+    }
+    case "use":
+    case "uses": {
+      const token = tokenArg(positionals, command);
+      const store = await openStoreFlag(values.store, command);
+      try {
+        const t = instance(values, store, undefined, token);
+        const tid = await t.fromString(token, context).catch((err: unknown) => {
+          if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
+          throw err;
+        });
+        if (tid instanceof TempIDError) return refused(values.json, `invalid token (${tid.code}): ${tid.message}`);
+        if (command === "uses") {
+          const uses = await tid.usesInfo();
+          if (values.json) out(JSON.stringify({ id: tid.id, expired: tid.expired(), ...uses }));
+          else out(tid.maxUses === 0 ? "unlimited (no use limit)" : `used ${uses.used} of ${uses.total}, ${uses.left} left${tid.expired() ? " (expired)" : ""}`);
+          return 0;
+        }
+        if (tid.expired()) return refused(values.json, "token expired");
+        const granted = await tid.use();
+        if (!granted) return refused(values.json, "use refused: limit reached or revoked");
+        const uses = await tid.usesInfo();
+        if (values.json) out(JSON.stringify({ ok: true, ...uses }));
+        else out(tid.maxUses === 0 ? "granted (unlimited token)" : `granted: used ${uses.used} of ${uses.total}, ${uses.left} left`);
+        return 0;
+      } finally {
+        await store.close();
+      }
+    }
+    case "inspect": {
+      const info = inspectToken(tokenArg(positionals, "inspect"));
+      const remainingMs = info.expiresAt.getTime() - Date.now();
+      const view = {
+        format: info.format,
+        id: info.id,
+        expiresAt: info.expiresAt.toISOString(),
+        expired: remainingMs <= 0,
+        maxUses: info.maxUses,
+        hasPayload: info.hasPayload,
+        keyId: info.keyId,
+        verified: false,
+      };
+      if (values.json) out(JSON.stringify(view));
+      else {
+        for (const [key, value] of Object.entries(view)) out(`${key.padEnd(10)} ${String(value)}`);
+        out("(read without the secret: nothing here is verified)");
+      }
+      return 0;
+    }
+    case "secret":
+      out(generateSecret());
+      return 0;
+    case "demo":
+      await demo();
+      return 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)} (try tempid --help)`);
+  }
+}
+
+/** The seed README's walk-through, run for real on the embedded default (the memory store). */
+async function demo(): Promise<void> {
+  const secret = process.env.TEMPID_SECRET || generateSecret();
+  if (!process.env.TEMPID_SECRET) out("(no TEMPID_SECRET set: this demo uses a fresh random secret)");
+  const t = createTempID({ secret, store: new MemoryStore() });
+  const step = (title: string) => out(`\n# ${title}`);
+
+  step("TempID.new('15m'): create a token");
+  const tid = await t.new("15m");
+  out(`> tid = await TempID.new("15m")\n${describe(tid)}`);
+  out(`> String(tid)\n${tid}`);
+  out(`> tid.valid()\n${tid.valid()}`);
+  out(`> tid.remaining()\n${tid.remaining()}`);
+  for (const d of ["45s", "90m", "3d"] as const) out(`> (await TempID.new("${d}")).remaining()\n${(await t.new(d)).remaining()}`);
+
+  step("verify: the safe way to check a token someone sends you");
+  out(`> await TempID.verify(token)\n${describe(await t.verify(String(tid)))}`);
+  out(`> await TempID.verify("this-is-not-a-real-token")\n${await t.verify("this-is-not-a-real-token")}`);
+  const text = String(tid);
+  const tampered = text.slice(0, -1) + (text.endsWith("0") ? "1" : "0");
+  out(`> await TempID.verify(token.slice(0, -1) + "…")   // one character changed\n${await t.verify(tampered)}`);
+  const err = await t.fromString("garbage-token").catch((e: TempIDError) => e);
+  out(`> await TempID.fromString("garbage-token")\nthrows ${(err as TempIDError).name} (${(err as TempIDError).code}): ${(err as Error).message}`);
+
+  step("payload: encrypted data inside the token");
+  const withPayload = await t.new("10m", { payload: { userId: 42, email: "demo@example.com" } });
+  out(`> tid3 = await TempID.new("10m", { payload: { userId: 42, email: "demo@example.com" } })\n${withPayload}`);
+  out(`> (await TempID.verify(String(tid3))).payload\n${JSON.stringify((await t.verify(String(withPayload)))?.payload)}`);
+
+  step("maxUses: a token that works twice (memory store)");
+  const limited = await t.new("1h", { maxUses: 2 });
+  for (let i = 0; i < 3; i++) out(`> await limited.use()\n${await limited.use()}`);
+  out(`> await limited.usesInfo()\n${JSON.stringify(await limited.usesInfo())}`);
+  out(`> await TempID.verify(String(limited), { checkUses: true })\n${await t.verify(String(limited), { checkUses: true })}`);
+
+  step("onExpire: a callback when a token is seen expired");
+  const reminder = await t.new("1s");
+  reminder.onExpire(() => out("This token just expired!"));
+  out(`> reminder = (await TempID.new("1s")).onExpire(() => console.log("This token just expired!"))`);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, reminder.expiresAt.getTime() - Date.now()) + 50));
+  out("> reminder.valid()   // after it expired");
+  out(String(reminder.valid()));
+}
+
+function describe(tid: TempID<unknown> | null): string {
+  return tid === null ? "null" : `TempID('${tid}', ${tid.valid() ? "valid" : "expired"}, remaining=${tid.remaining()})`;
+}
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === "string" ? __VERSION__ : "dev";
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message =
+      err instanceof UsageError
+        ? `${err.message}\n(see tempid --help)`
+        : err instanceof TempIDError
+          ? `${err.name} (${err.code}): ${err.message}`
+          : err instanceof Error && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+            ? `${err.message} (see tempid --help)`
+            : `error: ${err instanceof Error ? err.message : String(err)}`;
+    process.stderr.write(`tempid: ${message}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,169 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+const cli = join(root, "dist/cli.js");
+const SECRET = "cli-test-secret-0123456789abcdef0123456789";
+const v2 = JSON.parse(readFileSync(join(root, "test/fixtures/python-v2.json"), "utf8"));
+let dir: string;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tempid(args: string[], env: Record<string, string> = {}, input?: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: dir, env: { ...process.env, TEMPID_SECRET: SECRET, NODE_ENV: "test", ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a direct `vitest run` builds here when the CLI is missing.
+  if (!existsSync(cli)) execFileSync(join(root, "node_modules/.bin/tsup"), ["--silent"], { cwd: root });
+  dir = mkdtempSync(join(tmpdir(), "tempid-cli-"));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("tempid CLI", () => {
+  it("secret prints 32 random bytes as hex", async () => {
+    const a = await tempid(["secret"]);
+    const b = await tempid(["secret"]);
+    expect(a.code).toBe(0);
+    expect(a.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.stdout).not.toBe(b.stdout);
+  });
+
+  it("new, verify and inspect a token with payload and max uses", async () => {
+    const made = await tempid(["new", "15m", "--payload", '{"userId":42}', "--max-uses", "3"]);
+    expect(made.code).toBe(0);
+    const token = made.stdout.trim();
+    expect(token).toMatch(/^TEMP-V3\.[0-9A-Z]+$/);
+
+    const verified = await tempid(["verify", token, "--json"]);
+    expect(verified.code).toBe(0);
+    const info = JSON.parse(verified.stdout);
+    expect(info).toMatchObject({ token, format: "v3", maxUses: 3, payload: { userId: 42 }, remaining: "15m 0s" });
+
+    const inspected = await tempid(["inspect", token, "--json"], { TEMPID_SECRET: "" });
+    expect(inspected.code).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ format: "v3", id: info.id, maxUses: 3, hasPayload: true, verified: false });
+
+    const fromStdin = await tempid(["verify", "-"], {}, `${token}\n`);
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout).toContain(info.id);
+  });
+
+  it("verify exits 1 for garbage, tampering, another secret and a wrong purpose", async () => {
+    const token = (await tempid(["new", "5m", "--purpose", "password-reset"])).stdout.trim();
+    const altered = token.slice(0, 20) + (token[20] === "A" ? "B" : "A") + token.slice(21);
+    for (const [args, env] of [
+      [["verify", "this-is-not-a-real-token"], {}],
+      [["verify", altered, "--purpose", "password-reset"], {}],
+      [["verify", token, "--purpose", "password-reset"], { TEMPID_SECRET: "some-other-secret-0123456789abcdef0123" }],
+      [["verify", token, "--purpose", "email-verify"], {}],
+      [["verify", token], {}],
+    ] as const) {
+      const r = await tempid([...args], env);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).not.toContain("    at ");
+    }
+    expect((await tempid(["verify", token, "--purpose", "password-reset"])).code).toBe(0);
+  });
+
+  it("verifies Python V2 tokens (format detected), and says when one expired", async () => {
+    const vec = v2.valid.find((v: { payload: unknown; secret: string }) => v.payload !== null && v.secret === "s3cret");
+    const ok = await tempid(["verify", vec.token, "--json"], { TEMPID_SECRET: "s3cret" });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ format: "v2", payload: vec.payload, id: vec.counter_key });
+    const old = v2.expired.find((v: { secret: string }) => v.secret === "s3cret");
+    const expired = await tempid(["verify", old.token], { TEMPID_SECRET: "s3cret" });
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toContain("expired");
+    const minted = await tempid(["new", "1h", "--format", "v2", "--max-uses", "2"], { TEMPID_SECRET: "s3cret" });
+    expect(minted.stdout).toMatch(/^TEMP-V2\./);
+  });
+
+  it("use / uses / verify --check-uses count in a SQLite store, with exit codes 0 then 1", async () => {
+    const store = `sqlite:${join(dir, "uses.db")}`;
+    const token = (await tempid(["new", "1h", "--max-uses", "2"])).stdout.trim();
+    const first = await tempid(["use", token, "--store", store]);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toContain("used 1 of 2");
+    expect((await tempid(["verify", token, "--check-uses", "--store", store])).code).toBe(0);
+    expect((await tempid(["use", token, "--store", store])).code).toBe(0);
+    const third = await tempid(["use", token, "--store", store, "--json"]);
+    expect(third.code).toBe(1);
+    expect(JSON.parse(third.stdout)).toMatchObject({ ok: false });
+    expect((await tempid(["verify", token, "--check-uses", "--store", store])).code).toBe(1);
+    const uses = await tempid(["uses", token, "--store", store, "--json"]);
+    expect(JSON.parse(uses.stdout)).toMatchObject({ total: 2, used: 2, left: 0 });
+  });
+
+  it("bad usage and store errors exit 2 with one line on stderr and no stack trace", async () => {
+    const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+    for (const args of [
+      ["new", "15x"],
+      ["new", "15m", "--payload", "{nope"],
+      ["new", "15m", "--max-uses", "-1"],
+      ["new"],
+      ["frobnicate"],
+      ["use", token],
+      ["verify"],
+      ["inspect", "garbage"],
+      ["new", "15m", "--no-such-flag"],
+      ["use", token, "--store", "carrier-pigeon://x"],
+      ["use", token, "--store", "redis://127.0.0.1:1"],
+    ]) {
+      const r = await tempid(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(/^tempid: /);
+      expect(r.stderr, args.join(" ")).not.toContain("    at ");
+    }
+  });
+
+  it("refuses to run without a secret in production", async () => {
+    const r = await tempid(["new", "15m"], { TEMPID_SECRET: "", NODE_ENV: "production" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("ERR_TEMPID_CONFIG");
+  });
+
+  it("demo walks through every feature", async () => {
+    const r = await tempid(["demo"], { TEMPID_SECRET: "" });
+    expect(r.code).toBe(0);
+    for (const expected of [
+      "TempID('TEMP-V3.",
+      "1h 30m",
+      "3d 0h",
+      "45s",
+      'await TempID.verify("this-is-not-a-real-token")\nnull',
+      "TempIDFormatError (ERR_TEMPID_FORMAT)",
+      '{"userId":42,"email":"demo@example.com"}',
+      '{"total":2,"used":2,"left":0}',
+      "This token just expired!\nfalse",
+    ]) {
+      expect(r.stdout).toContain(expected);
+    }
+    expect(r.stdout.match(/> await limited\.use\(\)\n(true|false)/g)).toEqual([
+      "> await limited.use()\ntrue",
+      "> await limited.use()\ntrue",
+      "> await limited.use()\nfalse",
+    ]);
+  });
+});
