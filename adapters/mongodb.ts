@@ -17,12 +17,15 @@ import { DEFAULT_TIMEOUT_MS, OnceMigration, bounded, checkPositiveInt, toNowSec,
 
 type Doc = Record<string, unknown>;
 
-/** All the store needs from a `mongodb` Collection. */
+/**
+ * All the store needs from a `mongodb` Collection. Parameters are `any` so the driver's generic
+ * signatures (Filter<T>, UpdateFilter<T>, IndexSpecification) fit.
+ */
 export interface MongoCollectionLike {
-  updateOne(filter: Doc, update: Doc | Doc[], options?: Doc): Promise<{ matchedCount: number; modifiedCount: number; upsertedCount: number }>;
-  findOne(filter: Doc, options?: Doc): Promise<Doc | null>;
-  deleteMany(filter: Doc, options?: Doc): Promise<{ deletedCount: number }>;
-  createIndex(spec: Doc, options?: Doc): Promise<string>;
+  updateOne(filter: any, update: any, options?: any): Promise<{ matchedCount: number; modifiedCount: number; upsertedCount: number }>;
+  findOne(filter: any, options?: any): Promise<Doc | null>;
+  deleteMany(filter: any, options?: any): Promise<{ deletedCount: number }>;
+  createIndex(spec: any, options?: any): Promise<string>;
 }
 
 /** A `mongodb` Db. */

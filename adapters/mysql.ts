@@ -16,10 +16,13 @@ interface ResultHeader {
   insertId: number | string | bigint;
 }
 
-/** All the store needs from a mysql2/promise Pool, PoolConnection or Connection. */
+/**
+ * All the store needs from a mysql2/promise Pool, PoolConnection or Connection. Parameters are `any` so
+ * mysql2's overloaded, generic signatures fit; the store passes `({ sql, timeout }, values)`.
+ */
 export interface Mysql2Queryable {
-  execute(options: { sql: string; timeout?: number }, values?: unknown[]): Promise<[unknown, unknown]>;
-  query(options: { sql: string; timeout?: number }, values?: unknown[]): Promise<[unknown, unknown]>;
+  execute(options: any, values?: any): Promise<[unknown, unknown]>;
+  query(options: any, values?: any): Promise<[unknown, unknown]>;
   end?(): Promise<void>;
 }
 
