@@ -1,10 +1,10 @@
 import { compress, decompress } from "./compress.js";
 import { assertPurpose, type Format, type ResolvedConfig } from "./config.js";
 import { type Engine, selectEngine } from "./crypto.js";
-import { TempIDArgumentError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
+import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
 import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, V2_PREFIX } from "./format-v2.js";
 import {
-  decodeText,
+  parseText,
   encodeContext,
   encodeText,
   FLAG_COMPRESSED,
@@ -51,6 +51,18 @@ function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | undefined 
   if (bind instanceof Uint8Array) return new Uint8Array(bind);
   throw new TempIDArgumentError("bind must be a string or a Uint8Array");
 }
+
+/**
+ * A bad token reported without an Error: constructing one captures a stack trace, which costs more than
+ * the whole check of a token. `open()` throws `error()`; `check()` hands the fault back, so `verify()`,
+ * which only answers null, pays nothing for it. The error is built only when someone will see it.
+ */
+export class TokenFault {
+  constructor(readonly error: () => TempIDError) {}
+}
+
+const NOT_A_TOKEN = new TokenFault(() => new TempIDFormatError("not a tempid token"));
+const TAMPERED = new TokenFault(() => new TempIDTamperedError());
 
 /** Mints and opens tokens for one resolved configuration. Knows nothing of stores or token objects. */
 export class Codec {
@@ -112,6 +124,17 @@ export class Codec {
    * TempIDTamperedError or TempIDUnsupportedError.
    */
   async open(input: unknown, ctx: ContextOptions): Promise<Decoded> {
+    const result = await this.check(input, ctx);
+    if (result instanceof TokenFault) throw result.error();
+    return result;
+  }
+
+  /**
+   * `open()` for callers that only need to know whether a token is good (`verify`): the commonest bad
+   * tokens (not a token at all, malformed, tampered) come back as a TokenFault instead of being thrown.
+   * Other faults still throw, as from `open()`.
+   */
+  async check(input: unknown, ctx: ContextOptions): Promise<Decoded | TokenFault> {
     if (typeof input !== "string") throw new TempIDFormatError("a token is a string");
     if (input.length > MAX_TOKEN_CHARS) throw new TempIDFormatError("input is too long to be a token");
     const config = this.#config;
@@ -121,7 +144,7 @@ export class Codec {
     if (head === V3_PREFIX || head === V2_PREFIX) {
       throw new TempIDFormatError(`${head.slice(0, 7)} tokens are not accepted here (accept: ${[...config.accept].join(", ")})`);
     }
-    throw new TempIDFormatError("not a tempid token");
+    return NOT_A_TOKEN;
   }
 
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
@@ -130,12 +153,15 @@ export class Codec {
     return encodeContext(purpose, bindBytes(ctx.bind));
   }
 
-  async #openV3(input: string, ctx: ContextOptions): Promise<Decoded> {
+  async #openV3(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {
     const config = this.#config;
-    const bytes = decodeText(input);
+    const bytes = parseText(input);
+    if (typeof bytes === "string") return new TokenFault(() => new TempIDFormatError(bytes));
     const context = this.#context(ctx);
     const keys = await config.keyring.v3();
-    const { header, plaintext } = await openV3(this.#engine, bytes, keys, context);
+    const opened = await openV3(this.#engine, bytes, keys, context);
+    if (opened === undefined) return TAMPERED;
+    const { header, plaintext } = opened;
     let payload: unknown = null;
     if (plaintext !== undefined) {
       const json =
@@ -150,16 +176,17 @@ export class Codec {
     return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt: header.expiresAt, maxUses: header.maxUses, payload };
   }
 
-  async #openV2(input: string, ctx: ContextOptions): Promise<Decoded> {
+  async #openV2(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {
     if (ctx.purpose !== undefined || ctx.bind !== undefined) {
       throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format: a V2 token cannot satisfy them");
     }
     const config = this.#config;
     const opened = await openV2(this.#engine, input, await config.keyring.v2());
+    if (opened === undefined) return TAMPERED;
     let payload: unknown = null;
     if (opened.sealed !== undefined) {
       const compressed = await openV2Payload(this.#engine, opened.sealed);
-      if (compressed === undefined) throw new TempIDTamperedError();
+      if (compressed === undefined) return TAMPERED;
       const json = await decompress(compressed, "deflate", config.maxPayloadBytes, !config.portableCrypto);
       if (json === undefined) throw new TempIDFormatError("Invalid V2 token format: payload is not zlib data within the size limit");
       payload = decodePayload(json);

@@ -1,6 +1,6 @@
 import { base32Rfc4648 } from "./base32.js";
 import { constantTimeEqual, type Engine, randomBytes } from "./crypto.js";
-import { TempIDFormatError, TempIDTamperedError } from "./errors.js";
+import { TempIDFormatError } from "./errors.js";
 import type { V2Key } from "./keys.js";
 
 /**
@@ -70,9 +70,10 @@ export interface V2Opened {
 
 /**
  * Authenticates the signature (trying each secret: V2 has no key id), then decodes the header. The
- * signature is checked before anything is decoded, as the Python package does.
+ * signature is checked before anything is decoded, as the Python package does. Undefined when no secret
+ * signed it (the caller reports it as tampered).
  */
-export async function openV2(engine: Engine, input: string, keys: readonly V2Key[]): Promise<V2Opened> {
+export async function openV2(engine: Engine, input: string, keys: readonly V2Key[]): Promise<V2Opened | undefined> {
   const { text, signed, sig, parts } = splitV2(input);
   const given = encoder.encode(sig);
   let matched: V2Key | undefined;
@@ -82,7 +83,7 @@ export async function openV2(engine: Engine, input: string, keys: readonly V2Key
       break;
     }
   }
-  if (matched === undefined) throw new TempIDTamperedError();
+  if (matched === undefined) return undefined;
   const header = undashed(parts[1]!);
   if (header === undefined || (header.length !== 10 && header.length !== 11) || header[0] !== 0x02) {
     throw new TempIDFormatError("Invalid V2 token format: bad header");

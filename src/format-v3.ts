@@ -1,6 +1,6 @@
 import { base32Crockford } from "./base32.js";
 import { constantTimeEqual, type Engine, randomBytes } from "./crypto.js";
-import { TempIDFormatError, TempIDTamperedError } from "./errors.js";
+import { TempIDFormatError } from "./errors.js";
 import type { V3Key } from "./keys.js";
 
 /**
@@ -151,17 +151,24 @@ export function encodeText(bytes: Uint8Array<ArrayBuffer>): string {
 
 /**
  * Turns text into token bytes without any crypto: trims, checks the prefix (any case), drops dashes and
- * decodes canonically. Throws TempIDFormatError for anything that cannot be a V3 token.
+ * decodes canonically. Returns the reason, as text, for anything that cannot be a V3 token.
  */
-export function decodeText(text: string): Uint8Array<ArrayBuffer> {
+export function parseText(text: string): Uint8Array<ArrayBuffer> | string {
   const trimmed = text.trim();
   if (trimmed.length < V3_PREFIX.length || trimmed.slice(0, V3_PREFIX.length).toUpperCase() !== V3_PREFIX) {
-    throw new TempIDFormatError("not a TEMP-V3 token");
+    return "not a TEMP-V3 token";
   }
   const body = trimmed.slice(V3_PREFIX.length).replaceAll("-", "");
   const bytes = base32Crockford.decode(body);
-  if (bytes === undefined) throw new TempIDFormatError("TEMP-V3 token has characters or a length that no token has");
-  if (bytes.length < V3_MIN_BYTES) throw new TempIDFormatError("TEMP-V3 token is too short");
+  if (bytes === undefined) return "TEMP-V3 token has characters or a length that no token has";
+  if (bytes.length < V3_MIN_BYTES) return "TEMP-V3 token is too short";
+  return bytes;
+}
+
+/** parseText, throwing TempIDFormatError for anything that cannot be a V3 token. */
+export function decodeText(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = parseText(text);
+  if (typeof bytes === "string") throw new TempIDFormatError(bytes);
   return bytes;
 }
 
@@ -191,32 +198,33 @@ export async function mintV3(engine: Engine, m: V3Mint): Promise<{ bytes: Uint8A
 }
 
 /**
- * Authenticates token bytes. Returns the header and, for payload tokens, the plaintext. Once the text is
- * well formed, every failure costs the same one MAC as a success (a dummy one when the flags, key id or
- * layout are wrong), so the time to reject does not depend on where a token was changed.
+ * Authenticates token bytes. Returns the header and, for payload tokens, the plaintext; undefined when the
+ * token is not genuine (the caller reports it as tampered). Once the text is well formed, every failure
+ * costs the same one MAC as a success (a dummy one when the flags, key id or layout are wrong), so the
+ * time to reject does not depend on where a token was changed.
  */
 export async function openV3(
   engine: Engine,
   bytes: Uint8Array<ArrayBuffer>,
   keys: { current: V3Key; byKid: Map<number, V3Key> },
   context: Uint8Array<ArrayBuffer>,
-): Promise<{ header: V3Header; plaintext: Uint8Array<ArrayBuffer> | undefined }> {
+): Promise<{ header: V3Header; plaintext: Uint8Array<ArrayBuffer> | undefined } | undefined> {
   const header = decodeHeader(bytes);
   const key = header ? keys.byKid.get(header.kid) : undefined;
   const body = bytes.subarray(0, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   if (header === undefined || key === undefined) {
     await engine.hmac(keys.current.mac, concat(body, context));
-    throw new TempIDTamperedError();
+    return undefined;
   }
   if ((header.flags & FLAG_PAYLOAD) === 0) {
     const expected = (await engine.hmac(key.mac, concat(body, context))).subarray(0, TAG_BYTES);
-    if (!constantTimeEqual(expected, tag)) throw new TempIDTamperedError();
+    if (!constantTimeEqual(expected, tag)) return undefined;
     return { header, plaintext: undefined };
   }
   const aad = concat(bytes.subarray(0, header.headerEnd), context);
   const plaintext = await engine.open(key.enc, gcmNonce(header.id), bytes.subarray(header.headerEnd), aad);
-  if (plaintext === undefined) throw new TempIDTamperedError();
+  if (plaintext === undefined) return undefined;
   return { header, plaintext };
 }
 
