@@ -3,7 +3,7 @@
  *   sqlite:./tempid.db   redis://host:6379   postgres://user@host/db (or postgresql://)   mysql://root@host/db
  * Each client library is loaded only when its scheme is used; a missing one is a clear error.
  */
-import { TempIDConfigError, type UseStore } from "@tempid/core";
+import { TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
 import { sqliteStore } from "@tempid/core/sqlite";
 import { redisStore } from "@tempid/core/redis";
 import { postgresStore } from "@tempid/core/postgres";
@@ -49,9 +49,10 @@ export async function openStore(url: string): Promise<UseStore> {
       try {
         await client.connect();
       } catch (err) {
-        throw new TempIDConfigError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
+        // The server, not the command line, is at fault: a store error (exit code 2 either way).
+        throw new TempIDStoreError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
       }
-      return owning(redisStore(client), () => client.quit().catch(() => client.disconnect()));
+      return owning(redisStore(client), () => client.close().catch(() => client.destroy()));
     }
     case "postgres":
     case "postgresql": {
