@@ -92,6 +92,14 @@ export function describeStore(harness: StoreHarness, status?: ServiceStatus): vo
       expect(await store.used(b, now)).toBe(1);
     });
 
+    it("binds keys as data: a key full of quotes and SQL is counted verbatim", async () => {
+      const k = `${key("inj")}'"); DROP TABLE tempid_uses; -- \\ $1 ? %s`;
+      expect(await store.consume(k, 1, inAnHour, now)).toBe(true);
+      expect(await store.consume(k, 1, inAnHour, now)).toBe(false);
+      expect(await store.used(k, now)).toBe(1);
+      if (harness.inspect) expect(await harness.inspect(ns, k)).toEqual({ count: 1, expiresAt: inAnHour });
+    });
+
     it("used() is read-only: it never creates or changes a counter", async () => {
       const k = key("ro");
       expect(await store.used(k, now)).toBe(0);
