@@ -40,6 +40,8 @@ export interface ContextOptions {
 
 /** Input longer than this is refused before any other work (the longest real token is about 4,000). */
 export const MAX_TOKEN_CHARS = 4400;
+/** A V3 token exactly as encodeText writes it; canonical decoding makes it the only spelling of its bytes. */
+const CANONICAL_V3 = /^TEMP-V3\.[0-9A-HJKMNP-TV-Z]+$/;
 /** Payloads this short are never compressed: deflate cannot win on them often enough to pay for trying. */
 const COMPRESS_FROM_BYTES = 48;
 
@@ -68,6 +70,8 @@ const TAMPERED = new TokenFault(() => new TempIDTamperedError());
 export class Codec {
   readonly #config: ResolvedConfig;
   readonly #engine: Engine;
+  /** the context of calls without purpose or bind, which is most of them: encoded once */
+  #defaultContext: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.#config = config;
@@ -148,6 +152,8 @@ export class Codec {
   }
 
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
+    // The instance's purpose was checked when it was configured.
+    if (ctx.purpose === undefined && ctx.bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
     const purpose = ctx.purpose ?? this.#config.purpose;
     if (purpose !== undefined) assertPurpose(purpose);
     return encodeContext(purpose, bindBytes(ctx.bind));
@@ -173,7 +179,9 @@ export class Codec {
       if (payload === undefined || payload === null) throw new TempIDFormatError("payload is not JSON");
     }
     const uuid = uuidText(header.id);
-    return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt: header.expiresAt, maxUses: header.maxUses, payload };
+    // Text already in canonical form (as minted: exact prefix, upper case, no dashes) is kept, not re-encoded.
+    const text = CANONICAL_V3.test(input) ? input : encodeText(bytes);
+    return { format: "v3", text, id: uuid, counterKey: uuid, expiresAt: header.expiresAt, maxUses: header.maxUses, payload };
   }
 
   async #openV2(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {
