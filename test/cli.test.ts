@@ -150,9 +150,6 @@ describe("tempid CLI", () => {
     expect(r.code).toBe(0);
     for (const expected of [
       "TempID('TEMP-V3.",
-      "1h 30m",
-      "3d 0h",
-      "45s",
       'await TempID.verify("this-is-not-a-real-token")\nnull',
       "TempIDFormatError (ERR_TEMPID_FORMAT)",
       '{"userId":42,"email":"demo@example.com"}',
@@ -161,6 +158,10 @@ describe("tempid CLI", () => {
     ]) {
       expect(r.stdout).toContain(expected);
     }
+    // Fresh tokens read their full duration, or a second less if a clock second ticked in between.
+    expect(r.stdout).toMatch(/"45s"\)\)\.remaining\(\)\n4[45]s\n/);
+    expect(r.stdout).toMatch(/"90m"\)\)\.remaining\(\)\n(1h 30m|1h 29m)\n/);
+    expect(r.stdout).toMatch(/"3d"\)\)\.remaining\(\)\n(3d 0h|2d 23h)\n/);
     expect(r.stdout.match(/> await limited\.use\(\)\n(true|false)/g)).toEqual([
       "> await limited.use()\ntrue",
       "> await limited.use()\ntrue",
