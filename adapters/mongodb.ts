@@ -13,7 +13,7 @@
  * once more and its outcome is final. Needs MongoDB >= 4.2 (pipeline updates).
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
-import { DEFAULT_TIMEOUT_MS, OnceMigration, bounded, checkPositiveInt, toNowSec, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, OnceMigration, bounded, checkPositiveInt, toNowSec, tokenExpired } from "./store-kit.js";
 
 type Doc = Record<string, unknown>;
 
@@ -109,16 +109,16 @@ export class MongoUseStore implements UseStore {
         },
       },
     ];
-    return this.#call("consume", async () => {
+    return this.#call("consume", async (call) => {
       const options = { upsert: true, maxTimeMS: this.#timeoutMs };
       for (let attempt = 0; ; attempt++) {
         try {
           const result = await this.#collection.updateOne(filter, update, options);
           return result.upsertedCount === 1 || result.modifiedCount === 1;
         } catch (err) {
-          // E11000: the insert found the counter there, nothing was written. Ask once more; the second
-          // answer (update or collision again) is final.
-          if (isDuplicateKey(err) && attempt === 0) continue;
+          // E11000: the insert found the counter there, nothing was written. Ask once more (unless the
+          // caller has given up); the second answer (update or collision again) is final.
+          if (isDuplicateKey(err) && attempt === 0 && !call.timedOut) continue;
           if (isDuplicateKey(err)) return false;
           throw err;
         }
@@ -142,13 +142,13 @@ export class MongoUseStore implements UseStore {
   async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
     if (tokenExpired(expiresAtSec, nowMs)) return;
     const update = { $set: { count: REVOKED_COUNT, expires_at: expiresAtSec, expire_at_date: new Date(expiresAtSec * 1000) } };
-    await this.#call("revoke", async () => {
+    await this.#call("revoke", async (call) => {
       const options = { upsert: true, maxTimeMS: this.#timeoutMs };
       try {
         await this.#collection.updateOne({ token_id: key }, update, options);
       } catch (err) {
         // Two upserts raced to insert; the counter exists now, so the second try is an update.
-        if (!isDuplicateKey(err)) throw err;
+        if (!isDuplicateKey(err) || call.timedOut) throw err;
         await this.#collection.updateOne({ token_id: key }, update, options);
       }
     });
@@ -175,14 +175,15 @@ export class MongoUseStore implements UseStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#close !== undefined) await bounded("close", this.#timeoutMs, this.#close);
+    const close = this.#close;
+    if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
   }
 
-  #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  #call<T>(what: string, run: (call: BoundedCall) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
-    return bounded(what, this.#timeoutMs, async () => {
+    return bounded(what, this.#timeoutMs, async (call) => {
       await this.#migration?.ensure();
-      return run();
+      return run(call);
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
-import { DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, tokenExpired } from "./store-kit.js";
 
 /** All the store needs from node-redis (v4/v5 client). */
 export interface NodeRedisLike {
@@ -78,23 +78,25 @@ export class RedisUseStore implements UseStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#close !== undefined) await bounded("close", this.#timeoutMs, this.#close);
+    const close = this.#close;
+    if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
   }
 
   #script(what: string, sha: string, script: string, key: string, args: string[]): Promise<unknown> {
-    return this.#call(what, async () => {
+    return this.#call(what, async (call) => {
       const keyed = ["1", this.prefix + key, ...args];
       try {
         return await this.#send(["EVALSHA", sha, ...keyed]);
       } catch (err) {
         // Only an unknown script is re-sent (as EVAL, which also caches it); anything else may have run.
-        if (!isNoScript(err)) throw err;
+        // Not after a timeout: the caller has been told it failed, so nothing may count for it later.
+        if (!isNoScript(err) || call.timedOut) throw err;
         return await this.#send(["EVAL", script, ...keyed]);
       }
     });
   }
 
-  #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  #call<T>(what: string, run: (call: BoundedCall) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
     return bounded(what, this.#timeoutMs, run);
   }

@@ -26,19 +26,25 @@ export function checkPositiveInt(value: unknown, option: string, fallback: numbe
   return value;
 }
 
+/** Lets a call that sends a follow-up command (EVAL after NOSCRIPT) see that its caller has given up. */
+export interface BoundedCall {
+  readonly timedOut: boolean;
+}
+
 /**
  * Runs one store call within `timeoutMs`, turning any failure into a `TempIDStoreError` (cause kept).
  * A call that times out is abandoned, never retried: it may still complete (and count) on the server.
  */
-export function bounded<T>(what: string, timeoutMs: number, run: () => Promise<T> | T): Promise<T> {
+export function bounded<T>(what: string, timeoutMs: number, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (not retried; it may still have counted)`)),
-      timeoutMs,
-    );
+    const call = { timedOut: false };
+    const timer = setTimeout(() => {
+      call.timedOut = true;
+      reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (not retried; it may still have counted)`));
+    }, timeoutMs);
     let pending: Promise<T>;
     try {
-      pending = Promise.resolve(run());
+      pending = Promise.resolve(run(call));
     } catch (err) {
       pending = Promise.reject(err);
     }
