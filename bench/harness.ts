@@ -26,6 +26,9 @@ export interface Measured {
   /** median of rounds */
   ns: number;
   opsPerSec: number;
+  /** process CPU time (all threads) per operation, one per round: steadier than wall time on a busy machine */
+  cpuRounds: number[];
+  cpuNs: number;
 }
 
 let sink: unknown;
@@ -34,15 +37,18 @@ export function consume(): unknown {
   return sink;
 }
 
-async function timeBatch(c: Case, n: number): Promise<number> {
+async function timeBatch(c: Case, n: number): Promise<{ wall: number; cpu: number }> {
   const fn = c.fn;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   if (c.async) {
     for (let i = 0; i < n; i++) sink = await fn();
   } else {
     for (let i = 0; i < n; i++) sink = fn();
   }
-  return ((performance.now() - t0) * 1e6) / n;
+  const wall = ((performance.now() - t0) * 1e6) / n;
+  const cpu = process.cpuUsage(c0);
+  return { wall, cpu: ((cpu.user + cpu.system) * 1e3) / n };
 }
 
 /** How many calls fill `targetMs`, from a short warm-up that also lets the JIT settle. */
@@ -51,7 +57,7 @@ async function calibrate(c: Case, targetMs: number): Promise<number> {
   let spent = 0;
   const start = performance.now();
   while (performance.now() - start < Math.max(20, targetMs)) {
-    const ns = await timeBatch(c, n);
+    const ns = (await timeBatch(c, n)).wall;
     spent = ns;
     if (ns * n < 2e6) n *= 2;
   }
@@ -80,24 +86,37 @@ export async function measureAll(cases: readonly Case[], opts: { rounds: number;
   const sizes = new Map<string, number>();
   for (const c of cases) sizes.set(c.id, await calibrate(c, opts.targetMs));
   const times = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  const cpuTimes = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   for (let r = 0; r < opts.rounds; r++) {
     for (let k = 0; k < cases.length; k++) {
       const c = cases[(k + r) % cases.length]!;
-      times.get(c.id)!.push(await timeBatch(c, sizes.get(c.id)!));
+      const { wall, cpu } = await timeBatch(c, sizes.get(c.id)!);
+      times.get(c.id)!.push(wall);
+      cpuTimes.get(c.id)!.push(cpu);
     }
     opts.onRound?.(r);
   }
   return cases.map((c) => {
     const rounds = times.get(c.id)!;
+    const cpuRounds = cpuTimes.get(c.id)!;
     const ns = median(rounds);
-    return { id: c.id, group: c.group, label: c.label, rounds, ns, opsPerSec: 1e9 / ns };
+    return { id: c.id, group: c.group, label: c.label, rounds, ns, opsPerSec: 1e9 / ns, cpuRounds, cpuNs: median(cpuRounds) };
   });
 }
 
-/** How many times faster `a` is than `b` (>1: a is faster): the median of per-round ratios. */
+/** How many times faster `a` is than `b` (>1: a is faster): the median of per-round ratios of wall time. */
 export function speedRatio(a: Measured, b: Measured): number {
-  const n = Math.min(a.rounds.length, b.rounds.length);
+  return ratioOf(a.rounds, b.rounds);
+}
+
+/** The same ratio on CPU time, the cross-check for a machine that other work keeps busy. */
+export function cpuRatio(a: Measured, b: Measured): number {
+  return ratioOf(a.cpuRounds, b.cpuRounds);
+}
+
+function ratioOf(a: number[], b: number[]): number {
+  const n = Math.min(a.length, b.length);
   const ratios: number[] = [];
-  for (let i = 0; i < n; i++) ratios.push(b.rounds[i]! / a.rounds[i]!);
+  for (let i = 0; i < n; i++) ratios.push(b[i]! / a[i]!);
   return median(ratios);
 }

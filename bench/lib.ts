@@ -12,5 +12,7 @@ export interface RunContext {
   /** adapters not benchmarked, and why */
   skipped: Record<string, string>;
   root: string;
+  /** the core source measured: root/src unless TEMPID_BENCH_SRC names another copy */
+  src: string;
   argv: string[];
 }

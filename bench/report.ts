@@ -20,9 +20,10 @@ export function opsTable(measured: Measured[], relativeTo?: Measured): string {
     m.label,
     fmtUs(m.ns),
     nf.format(m.opsPerSec),
+    fmtUs(m.cpuNs),
     relativeTo ? (relativeTo.ns / m.ns).toFixed(2) + "×" : "",
   ]);
-  return table(["operation", "µs/op", "ops/s", relativeTo ? `vs ${relativeTo.label}` : ""], rows);
+  return table(["operation", "µs/op", "ops/s", "cpu µs/op", relativeTo ? `speed vs ${relativeTo.label}` : ""], rows);
 }
 
 function esc(s: string): string {

@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// TEMPID_BENCH_SRC=<dir> measures another copy of src/ (a proposed change) against the same peers and floors.
+const src = process.env.TEMPID_BENCH_SRC ?? join(root, "src");
 const out = join(root, "bench", ".build");
 mkdirSync(out, { recursive: true });
 
@@ -23,7 +25,7 @@ async function bundle(entryPoints, outdir, extra = {}) {
     target: "es2022",
     splitting: true,
     packages: "external",
-    alias: { "@tempid/core": join(root, "src", "index.ts") },
+    alias: { "@tempid/core": join(src, "index.ts") },
     logLevel: "silent",
     ...extra,
   });
@@ -34,7 +36,7 @@ async function bundle(entryPoints, outdir, extra = {}) {
 let adapters = STORE_ADAPTERS.filter((name) => existsSync(join(root, "adapters", `${name}.ts`)));
 const skipped = {};
 for (;;) {
-  const entries = { core: join(root, "src", "index.ts") };
+  const entries = { core: join(src, "index.ts") };
   for (const name of adapters) entries[name] = join(root, "adapters", `${name}.ts`);
   try {
     await bundle(entries, join(out, "lib"));
@@ -52,4 +54,4 @@ await bundle({ main: join(root, "bench", "main.ts") }, out, { splitting: false }
 const lib = { core: await import(pathToFileURL(join(out, "lib", "core.js")).href), adapters: {} };
 for (const name of adapters) lib.adapters[name] = await import(pathToFileURL(join(out, "lib", `${name}.js`)).href);
 const { main } = await import(pathToFileURL(join(out, "main.js")).href);
-await main({ lib, skipped, root, argv: process.argv.slice(2) });
+await main({ lib, skipped, root, src, argv: process.argv.slice(2) });

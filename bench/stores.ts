@@ -22,15 +22,15 @@ export interface StoreResult {
   client: string;
   baseline: string;
   /** per concurrency level: the store's use() and the baseline */
-  levels: Array<{ callers: number; use: StoreStats; baseline: StoreStats; secondBaseline?: StoreStats & { name: string } }>;
+  levels: Array<{ callers: number; use: StoreStats; baseline: StoreStats; write?: StoreStats & { name: string } }>;
 }
 
 interface Target {
   store: string;
   client: string;
   baseline: string;
-  second?: { name: string; op: () => Promise<unknown> };
-  make: () => Promise<{ store: unknown; op: () => Promise<unknown>; cleanup: () => Promise<void> }>;
+  /** the same client's cheapest durable single-row write, where the store is a database that writes to disk */
+  make: () => Promise<{ store: unknown; op: () => Promise<unknown>; write?: { name: string; op: () => Promise<unknown> }; cleanup: () => Promise<void> }>;
 }
 
 const SECRET = "bench-store-secret-0123456789abcdef-0123456789";
@@ -100,10 +100,14 @@ export async function storeBench(
         const db = new Database(file);
         db.pragma("journal_mode = WAL");
         const select = db.prepare("SELECT 1");
+        db.exec(`CREATE TABLE ${table}_floor (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
+        const upsert = db.prepare(`INSERT INTO ${table}_floor (k, n) VALUES (?, 1) ON CONFLICT (k) DO UPDATE SET n = n + 1`);
+        let i = 0;
         const store = (adapters["sqlite"]!["sqliteStore"] as (db: unknown, o: object) => unknown)(db, { table });
         return {
           store,
           op: async () => select.get(),
+          write: { name: "upsert", op: async () => upsert.run(`k${i++ % 1000}`) },
           cleanup: async () => {
             await (store as { close(): Promise<void> }).close();
             db.close();
@@ -120,7 +124,6 @@ export async function storeBench(
       store: "redis",
       client: "node-redis 5 (one connection)",
       baseline: "PING",
-      second: { name: "INCR", op: () => client!.sendCommand(["INCR", `${prefix}incr`]) },
       make: async () => {
         const { createClient } = await import("redis");
         client = createClient({ url: "redis://127.0.0.1:6379" }) as unknown as typeof client;
@@ -129,6 +132,7 @@ export async function storeBench(
         return {
           store,
           op: () => client!.sendCommand(["PING"]),
+          write: { name: "INCR", op: () => client!.sendCommand(["INCR", `${prefix}incr`]) },
           cleanup: async () => {
             let cursor = "0";
             do {
@@ -151,12 +155,17 @@ export async function storeBench(
         const { default: pg } = await import("pg");
         const pool = new pg.Pool({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test", max: 10 });
         const store = (adapters["postgres"]!["postgresStore"] as (c: unknown, o: object) => unknown)(pool, { table });
+        await pool.query(`CREATE TABLE ${table}_floor (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
+        const upsert = `INSERT INTO ${table}_floor (k, n) VALUES ($1, 1) ON CONFLICT (k) DO UPDATE SET n = ${table}_floor.n + 1`;
+        let i = 0;
         return {
           store,
           op: () => pool.query("SELECT 1"),
+          write: { name: "upsert", op: () => pool.query(upsert, [`k${i++ % 1000}`]) },
           cleanup: async () => {
             await (store as { close(): Promise<void> }).close();
             await pool.query(`DROP TABLE IF EXISTS ${table}`);
+            await pool.query(`DROP TABLE IF EXISTS ${table}_floor`);
             await pool.end();
           },
         };
@@ -172,12 +181,17 @@ export async function storeBench(
         const mysql = await import("mysql2/promise");
         const pool = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", database: "test", connectionLimit: 10 });
         const store = (adapters["mysql"]!["mysqlStore"] as (c: unknown, o: object) => unknown)(pool, { table });
+        await pool.query(`CREATE TABLE ${table}_floor (k VARCHAR(64) PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB`);
+        const upsert = `INSERT INTO ${table}_floor (k, n) VALUES (?, 1) ON DUPLICATE KEY UPDATE n = n + 1`;
+        let i = 0;
         return {
           store,
           op: () => pool.query("SELECT 1"),
+          write: { name: "upsert", op: () => pool.execute(upsert, [`k${i++ % 1000}`]) },
           cleanup: async () => {
             await (store as { close(): Promise<void> }).close();
             await pool.query(`DROP TABLE IF EXISTS ${table}`);
+            await pool.query(`DROP TABLE IF EXISTS ${table}_floor`);
             await pool.end();
           },
         };
@@ -206,7 +220,7 @@ export async function storeBench(
       // Warm up: creates the table, prepares statements, fills connection pools.
       await timed(use, 10, 200);
       await timed(made.op, 10, 200);
-      if (target.second) await timed(target.second.op, 10, 200);
+      if (made.write) await timed(made.write.op, 10, 200);
       const levels: StoreResult["levels"] = [];
       for (const callers of [1, 100]) {
         const ops = callers === 1 ? opts.opsSingle : opts.opsConcurrent;
@@ -222,13 +236,13 @@ export async function storeBench(
             b.push(await timed(made.op, callers, ops));
             u.push(await timed(use, callers, ops));
           }
-          if (target.second) s.push(await timed(target.second.op, callers, ops));
+          if (made.write) s.push(await timed(made.write.op, callers, ops));
         }
         levels.push({
           callers,
           use: stats(u),
           baseline: stats(b),
-          ...(target.second ? { secondBaseline: { name: target.second.name, ...stats(s) } } : {}),
+          ...(made.write ? { write: { name: made.write.name, ...stats(s) } } : {}),
         });
       }
       results.push({ store: target.store, client: target.client, baseline: target.baseline, levels });
