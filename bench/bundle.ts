@@ -36,12 +36,12 @@ async function measure(name: string, contents: string, root: string, alias: Reco
     name,
     minBytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
-    foreign: name.startsWith("tempid") ? inputs.filter((i) => !i.startsWith("src/") && i !== "<stdin>") : [],
+    foreign: name.startsWith("tempid") ? inputs.filter((i) => !/(^|\/)src\//.test(i) && i !== "<stdin>") : [],
   };
 }
 
-export async function bundleSizes(root: string): Promise<BundleSize[]> {
-  const alias = { "@tempid/core": join(root, "src", "index.ts") };
+export async function bundleSizes(root: string, src: string): Promise<BundleSize[]> {
+  const alias = { "@tempid/core": join(src, "index.ts") };
   return [
     await measure("tempid new+verify", `import { createTempID } from "@tempid/core"; export const t = createTempID;`, root, alias),
     await measure("tempid (whole core)", `export * from "@tempid/core";`, root, alias),
