@@ -12,7 +12,7 @@ describe.each(engines)("Python TEMP-V2 vectors (crypto: %s)", (engine) => {
   const at = (secret: string) =>
     createTempID({ secret, format: "v2", accept: ["v2"], clock: () => v2.now * 1000, crypto: engine });
 
-  it.each(v2.valid.map((v: { token: string }, i: number) => [i, v]))("valid #%i verifies to the Python fields", async (_i, vec) => {
+  it.each(v2.valid.map((v: unknown, i: number) => [i, v]) as Array<[number, any]>)("valid #%i verifies to the Python fields", async (_i, vec) => {
     const tid = await at(vec.secret).verify(vec.token);
     expect(tid).not.toBeNull();
     expect(tid!.expiresAt.getTime()).toBe(vec.expires_at * 1000);
@@ -23,7 +23,7 @@ describe.each(engines)("Python TEMP-V2 vectors (crypto: %s)", (engine) => {
     expect(tid!.toString()).toBe(vec.token.trim());
   });
 
-  it.each(v2.expired.map((v: { token: string }, i: number) => [i, v]))("expired #%i: verify gives null, fromString returns it expired", async (_i, vec) => {
+  it.each(v2.expired.map((v: unknown, i: number) => [i, v]) as Array<[number, any]>)("expired #%i: verify gives null, fromString returns it expired", async (_i, vec) => {
     const t = at(vec.secret);
     expect(await t.verify(vec.token)).toBeNull();
     const tid = await t.fromString(vec.token);
@@ -33,7 +33,7 @@ describe.each(engines)("Python TEMP-V2 vectors (crypto: %s)", (engine) => {
     expect(tid.counterKey).toBe(vec.counter_key);
   });
 
-  it.each(v2.invalid.map((v: { why: string }) => [v.why, v]))("invalid (%s) is refused with a format or tampering error", async (_why, vec) => {
+  it.each(v2.invalid.map((v: { why: string }) => [v.why, v]) as Array<[string, any]>)("invalid (%s) is refused with a format or tampering error", async (_why, vec) => {
     const t = at(vec.secret);
     expect(await t.verify(vec.token)).toBeNull();
     const err = await t.fromString(vec.token).then(
@@ -80,7 +80,7 @@ describe("TEMP-V2 minting", () => {
 describe.each(engines)("TEMP-V3 vectors (crypto: %s)", (engine) => {
   const at = (secret: string | string[]) => createTempID({ secret, clock: () => v3.now * 1000, crypto: engine });
 
-  it.each(v3.valid.map((v: { note?: string }, i: number) => [i, v.note ?? "", v]))("valid #%i %s", async (_i, _note, vec) => {
+  it.each(v3.valid.map((v: { note?: string }, i: number) => [i, v.note ?? "", v]) as Array<[number, string, any]>)("valid #%i %s", async (_i, _note, vec) => {
     const t = at(vec.secret);
     const tid = await t.verify(vec.token, { purpose: vec.purpose ?? undefined, bind: vec.bind ?? undefined });
     expect(tid).not.toBeNull();
@@ -100,7 +100,7 @@ describe.each(engines)("TEMP-V3 vectors (crypto: %s)", (engine) => {
     expect((await at([current, old.secret]).verify(old.token))?.payload).toEqual({ minted_by: "old key" });
   });
 
-  it.each(v3.expired.map((v: unknown, i: number) => [i, v]))("expired #%i", async (_i, vec) => {
+  it.each(v3.expired.map((v: unknown, i: number) => [i, v]) as Array<[number, any]>)("expired #%i", async (_i, vec) => {
     const t = at(vec.secret);
     expect(await t.verify(vec.token)).toBeNull();
     const tid = await t.fromString(vec.token);
@@ -108,7 +108,7 @@ describe.each(engines)("TEMP-V3 vectors (crypto: %s)", (engine) => {
     expect(tid.payload).toEqual(vec.payload);
   });
 
-  it.each(v3.invalid.map((v: { why: string }) => [v.why, v]))("invalid: %s", async (_why, vec) => {
+  it.each(v3.invalid.map((v: { why: string }) => [v.why, v]) as Array<[string, any]>)("invalid: %s", async (_why, vec) => {
     const t = at(vec.secret);
     const opts = { purpose: vec.purpose, bind: vec.bind };
     expect(await t.verify(vec.token, opts)).toBeNull();
@@ -131,7 +131,7 @@ describe("the two crypto paths agree", () => {
       [portable, native],
     ] as const) {
       for (const payload of [undefined, { user_id: 42 }, { blob: "z".repeat(200) }]) {
-        const tid = await mint.new("1h", { payload, maxUses: 5, purpose: "p", bind: "b" });
+        const tid = await mint.new("1h", { payload: payload as never, maxUses: 5, purpose: "p", bind: "b" });
         const back = await check.verify(tid.toString(), { purpose: "p", bind: "b" });
         expect(back?.payload).toEqual(payload ?? null);
         expect(back?.id).toBe(tid.id);

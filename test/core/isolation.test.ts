@@ -1,0 +1,18 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+
+const dir = new URL("../../src/", import.meta.url);
+const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
+
+describe("the core imports nothing from outside itself", () => {
+  it.each(files)("%s", (file) => {
+    const code = readFileSync(new URL(file, dir), "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+    for (const match of code.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
+      expect(match[1], `${file} imports ${match[1]}`).toMatch(/^\.\/[\w-]+\.js$/);
+    }
+    expect(code).not.toMatch(/\brequire\s*\(/);
+    expect(code).not.toMatch(/\bBuffer\b/);
+    // process and Deno are only reached through a guarded globalThis lookup (env.ts, native.ts).
+    expect(code).not.toMatch(/(?<![.\w"])(process|Deno)\??\./);
+  });
+});
