@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import {
   createTempID,
+  formatRemaining,
   generateSecret,
   inspectToken,
   MemoryStore,
@@ -218,7 +219,7 @@ async function run(argv: string[]): Promise<number> {
         format: info.format,
         id: info.id,
         expiresAt: info.expiresAt.toISOString(),
-        expired: remainingMs <= 0,
+        remaining: formatRemaining(remainingMs),
         maxUses: info.maxUses,
         hasPayload: info.hasPayload,
         keyId: info.keyId,

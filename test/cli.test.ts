@@ -64,6 +64,7 @@ describe("tempid CLI", () => {
     const inspected = await tempid(["inspect", token, "--json"], { TEMPID_SECRET: "" });
     expect(inspected.code).toBe(0);
     expect(JSON.parse(inspected.stdout)).toMatchObject({ format: "v3", id: info.id, maxUses: 3, hasPayload: true, verified: false });
+    expect(JSON.parse(inspected.stdout).remaining).toMatch(/^1[45]m \d+s$/);
 
     const fromStdin = await tempid(["verify", "-"], {}, `${token}\n`);
     expect(fromStdin.code).toBe(0);
