@@ -211,7 +211,6 @@ function neonHarness(mode: "http" | "pool"): StoreHarness {
     name: mode === "http" ? "neon (neon() over HTTP → bridge → PostgreSQL)" : "neon (Pool over WebSocket → bridge → PostgreSQL)",
     service: "postgres",
     persistent: true,
-    purgesInTraffic: true,
     async open(ns, options) {
       const { neonStore } = await import("../../adapters/neon.js");
       const store = neonStore(await target(), { table: ns, ...options, timeoutMs: options?.timeoutMs ?? SUITE_TIMEOUT_MS });
@@ -256,7 +255,6 @@ export function planetscaleHarness(): StoreHarness {
     name: "planetscale (@planetscale/database → HTTP bridge → MariaDB)",
     service: "mysql",
     persistent: true,
-    purgesInTraffic: true,
     async open(ns, options) {
       const { info } = await (bridge ??= planetscaleBridge());
       const { connect } = await import("@planetscale/database");
