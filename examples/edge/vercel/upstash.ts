@@ -1,0 +1,17 @@
+// examples/edge/vercel/upstash.ts — Vercel Edge Function (e.g. app/api/redeem/route.ts in Next.js).
+import { Redis } from "@upstash/redis";
+import { createTempID } from "@tempid/core";
+import { upstashStore } from "@tempid/core/upstash";
+
+export const runtime = "edge";
+
+// Reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; no client retries (see the consistency notes).
+const redis = Redis.fromEnv({ retry: { retries: 0 } });
+const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: upstashStore(redis) });
+
+export async function GET(request: Request): Promise<Response> {
+  const tid = await tempid.verify(new URL(request.url).searchParams.get("token") ?? "");
+  if (tid === null) return new Response("invalid or expired", { status: 401 });
+  if (!(await tid.use())) return new Response("already used", { status: 410 });
+  return new Response("welcome");
+}
