@@ -123,7 +123,7 @@ export async function main(ctx: RunContext): Promise<void> {
       for (const l of s.levels) {
         rows.push([
           `${s.store} (${s.client})`, String(l.callers),
-          l.use.p50Us.toFixed(1), l.use.p99Us.toFixed(1), nf(l.use.opsPerSec),
+          l.use.p50Us.toFixed(1), l.use.p99Us.toFixed(1), nf(l.use.opsPerSec), l.consume.p50Us.toFixed(1),
           `${s.baseline}: ${l.baseline.p50Us.toFixed(1)} / ${l.baseline.p99Us.toFixed(1)}`, nf(l.baseline.opsPerSec),
           (l.use.p50Us / l.baseline.p50Us).toFixed(2) + "×",
           l.write ? `${l.write.name}: ${l.write.p50Us.toFixed(1)} µs, use ${(l.use.p50Us / l.write.p50Us).toFixed(2)}×` : "",
@@ -142,8 +142,11 @@ export async function main(ctx: RunContext): Promise<void> {
         goals.push({ goal: `${s.store}: use() p50 vs its write floor (${one.write.name}, 1 caller)`, target: "≤ 1.2×", value: `${w.toFixed(2)}×`, met: w <= 1.2, info: true });
       }
     }
+    for (const s of storeResults.results) {
+      for (const l of s.levels) if (l.explain) log(`  ${s.store}: ${l.explain.name}: p50 ${l.explain.p50Us.toFixed(1)} µs, p99 ${l.explain.p99Us.toFixed(1)} µs (1 caller)`);
+    }
     log();
-    log(table(["store", "callers", "use p50 µs", "use p99 µs", "use ops/s", "baseline p50 / p99 µs", "baseline ops/s", "p50 ratio", "write floor p50, use() vs it"], rows));
+    log(table(["store", "callers", "use p50 µs", "use p99 µs", "use ops/s", "consume() p50 µs", "baseline p50 / p99 µs", "baseline ops/s", "p50 ratio", "write floor p50, use() vs it"], rows));
     for (const [name, why] of Object.entries({ ...ctx.skipped, ...storeResults.skipped })) log(`  ${name}: not benchmarked (${why})`);
   }
 

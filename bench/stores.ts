@@ -22,7 +22,16 @@ export interface StoreResult {
   client: string;
   baseline: string;
   /** per concurrency level: the store's use() and the baseline */
-  levels: Array<{ callers: number; use: StoreStats; baseline: StoreStats; write?: StoreStats & { name: string } }>;
+  levels: Array<{
+    callers: number;
+    use: StoreStats;
+    /** the adapter's consume() called directly: use() minus the token object's own work */
+    consume: StoreStats;
+    baseline: StoreStats;
+    write?: StoreStats & { name: string };
+    /** one caller only: a measurement that explains a result (e.g. the same write without waiting for fsync) */
+    explain?: StoreStats & { name: string };
+  }>;
 }
 
 interface Target {
@@ -30,7 +39,13 @@ interface Target {
   client: string;
   baseline: string;
   /** the same client's cheapest durable single-row write, where the store is a database that writes to disk */
-  make: () => Promise<{ store: unknown; op: () => Promise<unknown>; write?: { name: string; op: () => Promise<unknown> }; cleanup: () => Promise<void> }>;
+  make: () => Promise<{
+    store: unknown;
+    op: () => Promise<unknown>;
+    write?: { name: string; op: () => Promise<unknown> };
+    explain?: { name: string; op: () => Promise<unknown> };
+    cleanup: () => Promise<void>;
+  }>;
 }
 
 const SECRET = "bench-store-secret-0123456789abcdef-0123456789";
@@ -157,12 +172,19 @@ export async function storeBench(
         const store = (adapters["postgres"]!["postgresStore"] as (c: unknown, o: object) => unknown)(pool, { table });
         await pool.query(`CREATE TABLE ${table}_floor (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
         const upsert = `INSERT INTO ${table}_floor (k, n) VALUES ($1, 1) ON CONFLICT (k) DO UPDATE SET n = ${table}_floor.n + 1`;
+        // The same upsert on a connection that does not wait for the WAL flush (this session only): shows
+        // what the durable commit itself costs.
+        const unsynced = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+        await unsynced.connect();
+        await unsynced.query("SET synchronous_commit TO off");
         let i = 0;
         return {
           store,
           op: () => pool.query("SELECT 1"),
           write: { name: "upsert", op: () => pool.query(upsert, [`k${i++ % 1000}`]) },
+          explain: { name: "upsert, synchronous_commit off", op: () => unsynced.query(upsert, [`k${i++ % 1000}`]) },
           cleanup: async () => {
+            await unsynced.end();
             await (store as { close(): Promise<void> }).close();
             await pool.query(`DROP TABLE IF EXISTS ${table}`);
             await pool.query(`DROP TABLE IF EXISTS ${table}_floor`);
@@ -217,6 +239,13 @@ export async function storeBench(
       const use = async () => {
         if (!(await tokens[next++ % tokens.length]!.use())) throw new Error(`${target.store}: use() refused`);
       };
+      const store = made.store as { consume(key: string, limit: number, exp: number, now: number): Promise<boolean> };
+      const consume = async () => {
+        const tid = tokens[next++ % tokens.length]!;
+        if (!(await store.consume(tid.counterKey, 1_000_000_000, Math.floor(tid.expiresAt.getTime() / 1000), Date.now()))) {
+          throw new Error(`${target.store}: consume() refused`);
+        }
+      };
       // Warm up: creates the table, prepares statements, fills connection pools.
       await timed(use, 10, 200);
       await timed(made.op, 10, 200);
@@ -227,7 +256,9 @@ export async function storeBench(
         const u: Array<{ lat: number[]; elapsedMs: number }> = [];
         const b: typeof u = [];
         const s: typeof u = [];
+        const c: typeof u = [];
         for (let r = 0; r < opts.rounds; r++) {
+          c.push(await timed(consume, callers, ops));
           // Alternate which goes first, so neither always runs on a warmer (or busier) server.
           if (r % 2 === 0) {
             u.push(await timed(use, callers, ops));
@@ -238,11 +269,14 @@ export async function storeBench(
           }
           if (made.write) s.push(await timed(made.write.op, callers, ops));
         }
+        const explain = callers === 1 && made.explain ? await timed(made.explain.op, 1, ops * opts.rounds) : undefined;
         levels.push({
           callers,
           use: stats(u),
+          consume: stats(c),
           baseline: stats(b),
           ...(made.write ? { write: { name: made.write.name, ...stats(s) } } : {}),
+          ...(explain ? { explain: { name: made.explain!.name, ...stats([explain]) } } : {}),
         });
       }
       results.push({ store: target.store, client: target.client, baseline: target.baseline, levels });
