@@ -61,7 +61,7 @@ function makeNodeEngine(): Engine | undefined {
     },
     seal(key, iv, plaintext, aad) {
       const cipher = c.createCipheriv("aes-256-gcm", key.raw, iv, { authTagLength: GCM_TAG_BYTES });
-      cipher.setAAD(aad);
+      if (aad.length > 0) cipher.setAAD(aad); // workerd's node:crypto rejects an empty AAD; none is the same tag
       const head = cipher.update(plaintext);
       const tail = cipher.final();
       const tag = cipher.getAuthTag();
@@ -75,7 +75,7 @@ function makeNodeEngine(): Engine | undefined {
       if (sealed.length < GCM_TAG_BYTES) return undefined;
       try {
         const decipher = c.createDecipheriv("aes-256-gcm", key.raw, iv, { authTagLength: GCM_TAG_BYTES });
-        decipher.setAAD(aad);
+        if (aad.length > 0) decipher.setAAD(aad);
         decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
         const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
         const tail = decipher.final();
