@@ -1,10 +1,11 @@
 import mysql from "mysql2/promise";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempIDStoreError } from "@tempid/core";
 import { mysqlStore } from "@tempid/core/mysql";
 import { describeStore } from "./conformance.js";
 import { mysqlHarness } from "../support/store-harnesses.js";
-import { detectService, serviceUrls, uniqueName } from "../support/services.js";
+import { detectService, serviceUrls, servicesRequired, uniqueName } from "../support/services.js";
+import { PrivateMariaDB } from "../support/private-servers.js";
 
 const status = await detectService("mysql");
 describeStore(mysqlHarness(), status);
@@ -95,4 +96,39 @@ describe.skipIf(!status.available)("mysql store: both affected-row modes, migrat
       holder.release();
     }
   });
+});
+
+// Stopping the shared server would break other test runs: this one stops its own.
+const canRestart = PrivateMariaDB.available();
+if (!canRestart && servicesRequired()) throw new Error("mariadb-install-db/mariadbd missing (TEMPID_REQUIRE_SERVICES=1)");
+
+describe.skipIf(!canRestart)("mysql store on a private MariaDB: stopped and restarted mid-run", () => {
+  const server = new PrivateMariaDB();
+  beforeAll(() => server.init(), 60_000);
+  afterAll(() => server.destroy(), 60_000);
+
+  it("while down every call rejects with TempIDStoreError; once back, the pool serves again with the counts kept", async () => {
+    const pool = mysql.createPool({ uri: server.url, connectTimeout: 1000 });
+    const store = mysqlStore(pool, { timeoutMs: 2000 });
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    try {
+      expect(await store.consume("k", 3, exp, Date.now())).toBe(true);
+      await server.stop();
+      const during = await Promise.allSettled([1, 2, 3, 4].map(() => store.consume("k", 3, exp, Date.now())));
+      for (const outcome of during) {
+        expect(outcome.status).toBe("rejected");
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TempIDStoreError);
+      }
+      await server.start();
+      // The pool may first hand out a connection the restart closed: poll until it serves (bounded).
+      let used = -1;
+      for (let i = 0; i < 20 && used < 0; i++) used = await store.used("k", Date.now()).catch(() => -1);
+      expect(used).toBe(1);
+      const after: boolean[] = [];
+      for (let i = 0; i < 4; i++) after.push(await store.consume("k", 3, exp, Date.now()));
+      expect(after).toEqual([true, true, false, false]);
+    } finally {
+      await pool.end();
+    }
+  }, 60_000);
 });

@@ -1,10 +1,11 @@
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { postgresStore } from "@tempid/core/postgres";
 import { describeStore } from "./conformance.js";
 import { postgresJsHarness, postgresPgHarness } from "../support/store-harnesses.js";
-import { detectService, serviceUrls, uniqueName } from "../support/services.js";
+import { detectService, serviceUrls, servicesRequired, uniqueName } from "../support/services.js";
+import { PrivatePostgres } from "../support/private-servers.js";
 
 const status = await detectService("postgres");
 describeStore(postgresPgHarness(), status);
@@ -102,4 +103,38 @@ describe.skipIf(!status.available)("postgres store: migrations and faults", () =
     const used = await store.used("locked", Date.now());
     expect(used === 1 || used === 2).toBe(true);
   });
+});
+
+// Stopping the shared server would break other test runs: this one stops its own.
+const canRestart = PrivatePostgres.available();
+if (!canRestart && servicesRequired()) throw new Error("initdb/pg_ctl missing (TEMPID_REQUIRE_SERVICES=1)");
+
+describe.skipIf(!canRestart)("postgres store on a private server: stopped and restarted mid-run", () => {
+  const server = new PrivatePostgres();
+  beforeAll(() => server.init(), 60_000);
+  afterAll(() => server.destroy(), 60_000);
+
+  it("while down every call rejects with TempIDStoreError; once back, the pool serves again with the counts kept", async () => {
+    const pool = new pg.Pool({ connectionString: server.url, connectionTimeoutMillis: 1000 });
+    pool.on("error", () => undefined);
+    const store = postgresStore(pool, { timeoutMs: 2000 });
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    try {
+      expect(await store.consume("k", 3, exp, Date.now())).toBe(true);
+      await server.stop();
+      const during = await Promise.allSettled([1, 2, 3, 4].map(() => store.consume("k", 3, exp, Date.now())));
+      for (const outcome of during) {
+        expect(outcome.status).toBe("rejected");
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TempIDStoreError);
+      }
+      await expect(store.used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+      await server.start();
+      expect(await store.used("k", Date.now())).toBe(1);
+      const after: boolean[] = [];
+      for (let i = 0; i < 4; i++) after.push(await store.consume("k", 3, exp, Date.now()));
+      expect(after).toEqual([true, true, false, false]);
+    } finally {
+      await pool.end();
+    }
+  }, 60_000);
 });
