@@ -3,8 +3,8 @@
  *
  * Works with better-sqlite3 (Node), `bun:sqlite` (Bun) and `node:sqlite` (Node >= 22.5): all three share
  * the small synchronous shape declared below. Given a path, the store opens the file itself through a
- * guarded dynamic import (Bun → bun:sqlite; otherwise better-sqlite3 if installed, else node:sqlite) and
- * `close()` closes it. Given a database handle, the handle stays yours.
+ * guarded dynamic import (Bun → bun:sqlite; otherwise better-sqlite3, or node:sqlite when better-sqlite3
+ * is missing or cannot load, as on Deno) and `close()` closes it. Given a handle, the handle stays yours.
  *
  * Consume is one `INSERT … ON CONFLICT … DO UPDATE … WHERE count < limit RETURNING` statement; SQLite runs
  * it under its write lock, so it is exact across threads and processes sharing the file.
@@ -130,12 +130,14 @@ async function openSqlite(path: string, busyTimeoutMs: number): Promise<SqliteDa
     const { Database } = (await importOptional("bun:sqlite")) as { Database: Constructor };
     db = new Database(path, { create: true });
   } else {
+    // better-sqlite3 first; node:sqlite when it is missing or cannot load (Deno refuses its native addon).
+    let betterError: unknown;
     try {
       const mod = await importOptional("better-sqlite3");
       const Database = (mod["default"] ?? mod) as Constructor;
       db = new Database(path, { timeout: busyTimeoutMs });
     } catch (err) {
-      if (!isMissingModule(err)) throw err;
+      betterError = err;
     }
     if (db === undefined) {
       try {
@@ -143,9 +145,10 @@ async function openSqlite(path: string, busyTimeoutMs: number): Promise<SqliteDa
         db = new DatabaseSync(path);
       } catch (err) {
         if (!isMissingModule(err)) throw err;
+        if (!isMissingModule(betterError)) throw betterError;
         throw new TempIDConfigError(
           "sqliteStore(path) needs a SQLite driver: `npm install better-sqlite3` (Node < 22.5), or pass your own database handle",
-          { cause: err },
+          { cause: betterError },
         );
       }
     }
