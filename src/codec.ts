@@ -1,5 +1,5 @@
 import { compress, decompress } from "./compress.js";
-import { assertPurpose, type Format, type ResolvedConfig } from "./config.js";
+import { assertPurpose, assertWellFormed, type Format, type ResolvedConfig } from "./config.js";
 import { type Engine, selectEngine } from "./crypto.js";
 import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
 import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, V2_PREFIX } from "./format-v2.js";
@@ -49,7 +49,10 @@ const encoder = new TextEncoder();
 
 function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | undefined {
   if (bind === undefined) return undefined;
-  if (typeof bind === "string") return encoder.encode(bind);
+  if (typeof bind === "string") {
+    assertWellFormed(bind, "bind");
+    return encoder.encode(bind);
+  }
   if (bind instanceof Uint8Array) return new Uint8Array(bind);
   throw new TempIDArgumentError("bind must be a string or a Uint8Array");
 }
@@ -93,22 +96,28 @@ export class Codec {
       if (maxUses > V2_MAX_USES) throw new TempIDArgumentError(`maxUses must be at most ${V2_MAX_USES} in the V2 format, got ${maxUses}`);
       if (expiresAt > V2_MAX_EXPIRY) throw new TempIDArgumentError("the V2 format cannot express an expiry after the year 2100");
       let compressed: Uint8Array<ArrayBuffer> | undefined;
+      let copy: unknown = null;
       if (hasPayload) {
         if (typeof payload !== "object" || Array.isArray(payload)) {
           throw new TempIDArgumentError("a V2 payload must be a JSON object (the Python package reads nothing else)");
         }
-        compressed = await compress(encodePayload(payload, config.maxPayloadBytes, true), "deflate", !config.portableCrypto);
+        const json = encodePayload(payload, config.maxPayloadBytes, true);
+        copy = decodePayload(json);
+        compressed = await compress(json, "deflate", !config.portableCrypto);
       }
       const [key] = await config.keyring.v2();
       const { text, sig } = await mintV2(this.#engine, key!, expiresAt, maxUses, compressed);
-      return { format: "v2", text, id: sig, counterKey: sig, expiresAt, maxUses, payload: hasPayload ? payload : null };
+      return { format: "v2", text, id: sig, counterKey: sig, expiresAt, maxUses, payload: copy };
     }
     if (maxUses > MAX_USES_LIMIT) throw new TempIDArgumentError(`maxUses must be at most ${MAX_USES_LIMIT}, got ${maxUses}`);
     const context = this.#context(ctx);
     let plaintext: Uint8Array<ArrayBuffer> | undefined;
     let compressed = false;
+    // The token's payload is what a verifier will read back: a copy, not the caller's object.
+    let copy: unknown = null;
     if (hasPayload) {
       plaintext = encodePayload(payload, config.maxPayloadBytes);
+      copy = typeof payload === "object" ? decodePayload(plaintext) : payload;
       if (plaintext.length >= COMPRESS_FROM_BYTES) {
         const deflated = await compress(plaintext, "deflate-raw", !config.portableCrypto);
         if (deflated.length < plaintext.length) {
@@ -120,7 +129,7 @@ export class Codec {
     const { current } = await config.keyring.v3();
     const { bytes, id } = await mintV3(this.#engine, { key: current, expiresAt, maxUses, plaintext, compressed, context });
     const uuid = uuidText(id);
-    return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt, maxUses, payload: hasPayload ? payload : null };
+    return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt, maxUses, payload: copy };
   }
 
   /**
@@ -145,6 +154,7 @@ export class Codec {
     const head = input.trimStart().slice(0, 8).toUpperCase();
     if (head === V3_PREFIX && config.accept.has("v3")) return this.#openV3(input, ctx);
     if (head === V2_PREFIX && config.accept.has("v2") && input.trimStart().startsWith(V2_PREFIX)) return this.#openV2(input, ctx);
+    if (head === V2_PREFIX && config.accept.has("v2")) throw new TempIDFormatError("TEMP-V2 tokens are case-sensitive: the prefix must be upper case");
     if (head === V3_PREFIX || head === V2_PREFIX) {
       throw new TempIDFormatError(`${head.slice(0, 7)} tokens are not accepted here (accept: ${[...config.accept].join(", ")})`);
     }
@@ -152,6 +162,9 @@ export class Codec {
   }
 
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
+    if ((ctx.purpose as unknown) === null || (ctx.bind as unknown) === null) {
+      throw new TempIDArgumentError("purpose and bind are a string (or bytes, for bind) or left out, never null");
+    }
     // The instance's purpose was checked when it was configured.
     if (ctx.purpose === undefined && ctx.bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
     const purpose = ctx.purpose ?? this.#config.purpose;

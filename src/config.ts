@@ -1,7 +1,7 @@
 import { type Duration, parseTolerance } from "./duration.js";
 import { readEnv } from "./env.js";
 import { TempIDArgumentError, TempIDConfigError } from "./errors.js";
-import { Keyring, type Secret } from "./keys.js";
+import { Keyring, type Secret, secretBytes } from "./keys.js";
 import { MemoryStore } from "./memory-store.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT } from "./payload.js";
 import type { UseStore } from "./store.js";
@@ -58,25 +58,48 @@ function isSecret(value: unknown): value is Secret {
   return (typeof value === "string" && value.length > 0) || (value instanceof Uint8Array && value.length > 0);
 }
 
-function resolveSecrets(option: TempIDOptions["secret"], strict: boolean): { secrets: Secret[]; insecure: boolean } {
-  if (option !== undefined) {
+/** NODE_ENV says production ("production", "prod", any case). */
+function isProduction(): boolean {
+  const env = readEnv("NODE_ENV")?.trim().toLowerCase();
+  return env === "production" || env === "prod";
+}
+
+/** Only a runtime with a process environment (Node, Bun, Deno) can have been given TEMPID_SECRET there. */
+function hasProcessEnv(): boolean {
+  return typeof (globalThis as { process?: { env?: unknown } }).process?.env === "object";
+}
+
+function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Secret[]; insecure: boolean } {
+  if ("secret" in options) {
+    const option = options.secret;
+    // An explicit secret that is undefined is a missing binding or variable (env.TEMPID_SECRET on Workers,
+    // say): an error, never a reason to fall back.
+    if (option === undefined || option === null) {
+      throw new TempIDConfigError("secret is undefined: the variable or binding that should hold it is missing");
+    }
     const list = (Array.isArray(option) ? [...option] : [option]) as unknown[];
     if (list.length === 0) throw new TempIDConfigError("secret is an empty list: give at least one secret");
-    list.forEach((s, i) => {
+    const copies = list.map((s, i) => {
       if (!isSecret(s)) {
         throw new TempIDConfigError(`secret${list.length > 1 ? ` #${i + 1}` : ""} must be a non-empty string or Uint8Array`);
       }
+      // Copied now: wiping or reusing the caller's buffer later must not change the key.
+      return typeof s === "string" ? s : new Uint8Array(s);
     });
-    return { secrets: list as Secret[], insecure: false };
+    const seen = new Map<string, number>();
+    copies.forEach((s, i) => {
+      const id = Array.from(secretBytes(s)).join(",");
+      const first = seen.get(id);
+      if (first !== undefined) throw new TempIDConfigError(`secrets #${first + 1} and #${i + 1} are the same secret`);
+      seen.set(id, i);
+    });
+    return { secrets: copies, insecure: false };
   }
   const fromEnv = readEnv("TEMPID_SECRET");
-  if (fromEnv !== undefined && fromEnv !== "") {
-    // A comma-free single secret; rotation through the environment is a list in code.
-    return { secrets: [fromEnv], insecure: false };
-  }
-  if (strict || readEnv("NODE_ENV") === "production") {
+  if (fromEnv !== undefined && fromEnv !== "") return { secrets: [fromEnv], insecure: false };
+  if (strict || isProduction() || !hasProcessEnv()) {
     throw new TempIDConfigError(
-      "no secret: set TEMPID_SECRET or pass { secret } (the insecure fallback is refused in production and with strict: true)",
+      "no secret: set TEMPID_SECRET or pass { secret } (the insecure fallback is refused in production, with strict: true, and on runtimes without a process environment such as Workers and browsers)",
     );
   }
   if (!warned) {
@@ -137,7 +160,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
     throw new TempIDConfigError(`crypto must be "auto" or "webcrypto", got ${JSON.stringify(options.crypto)}`);
   }
 
-  const { secrets, insecure } = resolveSecrets(options.secret, options.strict === true);
+  const { secrets, insecure } = resolveSecrets(options, options.strict === true);
   if (format === "v3" || accept.has("v3")) Keyring.assertV3Secrets(secrets);
 
   return {
@@ -157,5 +180,16 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
 export function assertPurpose(purpose: unknown): asserts purpose is string {
   if (typeof purpose !== "string" || purpose.length === 0 || purpose.length > 1024) {
     throw new TempIDArgumentError("purpose must be a non-empty string of at most 1024 characters");
+  }
+  assertWellFormed(purpose, "purpose");
+}
+
+/**
+ * Refuses text with lone surrogates: UTF-8 encoding would turn each into U+FFFD, so two different strings
+ * would authenticate alike.
+ */
+export function assertWellFormed(text: string, what: string): void {
+  if (!/^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/.test(text)) {
+    throw new TempIDArgumentError(`${what} is not well-formed Unicode (it has a lone surrogate)`);
   }
 }

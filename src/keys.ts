@@ -2,7 +2,7 @@ import { hkdf, KeyMaterial } from "./crypto.js";
 import { TempIDConfigError } from "./errors.js";
 
 /** A secret: text (taken as its UTF-8 bytes) or raw bytes. */
-export type Secret = string | Uint8Array<ArrayBuffer>;
+export type Secret = string | Uint8Array;
 
 /** The native format refuses secrets shorter than this (256 bits). */
 export const MIN_V3_SECRET_BYTES = 32;

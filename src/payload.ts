@@ -16,39 +16,43 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * `undefined` and functions, turns NaN into null and Dates into strings; any of those would lose data, so
  * they are refused here instead.
  */
-function assertJson(value: unknown, path: string, seen: Set<object>): void {
+function assertJson(value: unknown, depth: number, seen: Set<object>): void {
+  // Messages name the kind of value and its depth, never a key or a value: they must not leak the payload.
+  const where = depth === 0 ? "payload" : `a value at depth ${depth} of the payload`;
   switch (typeof value) {
     case "string":
     case "boolean":
       return;
     case "number":
-      if (!Number.isFinite(value)) throw new TempIDPayloadError(`payload${path} is ${String(value)}, which JSON cannot hold`);
+      if (!Number.isFinite(value)) throw new TempIDPayloadError(`${where} is ${String(value)}, which JSON cannot hold`);
       return;
     case "object": {
       if (value === null) return;
-      if (seen.has(value)) throw new TempIDPayloadError(`payload${path} is a circular reference`);
+      if (seen.has(value)) throw new TempIDPayloadError(`${where} is a circular reference`);
       seen.add(value);
+      if (Object.getOwnPropertySymbols(value).length > 0) throw new TempIDPayloadError(`${where} has symbol keys, which JSON drops`);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) assertJson(value[i], `${path}[${i}]`, seen);
+        if (Object.keys(value).length !== value.length) throw new TempIDPayloadError(`${where} is an array with extra properties or holes, which JSON drops`);
+        for (let i = 0; i < value.length; i++) assertJson(value[i], depth + 1, seen);
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
           const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
-          throw new TempIDPayloadError(`payload${path} is a ${name}, not plain JSON data (convert it first)`);
+          throw new TempIDPayloadError(`${where} is a ${name}, not plain JSON data (convert it first)`);
         }
-        for (const key of Object.keys(value)) assertJson((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+        for (const key of Object.keys(value)) assertJson((value as Record<string, unknown>)[key], depth + 1, seen);
       }
       seen.delete(value);
       return;
     }
     default:
-      throw new TempIDPayloadError(`payload${path} is ${typeof value}, which JSON cannot hold`);
+      throw new TempIDPayloadError(`${where} is ${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}, which JSON cannot hold`);
   }
 }
 
-/** Escapes every non-ASCII character as \uXXXX, as Python's json.dumps does by default. */
+/** Escapes every character outside space..tilde that JSON leaves raw (DEL and non-ASCII) as \uXXXX, as Python's json.dumps does by default. */
 function asciiOnly(json: string): string {
-  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -56,7 +60,7 @@ function asciiOnly(json: string): string {
  * `pythonAscii` writes the bytes the Python package would (non-ASCII escaped), for V2 tokens.
  */
 export function encodePayload(value: unknown, maxBytes: number, pythonAscii = false): Uint8Array<ArrayBuffer> {
-  assertJson(value, "", new Set());
+  assertJson(value, 0, new Set());
   let json = JSON.stringify(value);
   if (pythonAscii) json = asciiOnly(json);
   const bytes = encoder.encode(json);

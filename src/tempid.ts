@@ -1,10 +1,25 @@
 import { type Bind, Codec, type Decoded } from "./codec.js";
-import { type Format, resolveConfig, type ResolvedConfig, type TempIDOptions } from "./config.js";
+import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
-import { TempIDConfigError, TempIDError, TempIDSchemaError, TempIDStoreError, TempIDUnsupportedError, toStoreError } from "./errors.js";
+import {
+  TempIDArgumentError,
+  TempIDConfigError,
+  TempIDError,
+  TempIDSchemaError,
+  TempIDStoreError,
+  TempIDUnsupportedError,
+  toStoreError,
+} from "./errors.js";
 import type { JsonValue } from "./payload.js";
-import { type InferInput, type InferOutput, type StandardSchemaV1, validateWith } from "./schema.js";
-import { MAX_STORE_LIMIT, REVOKED_COUNT } from "./store.js";
+import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
+import { MAX_STORE_LIMIT, REVOKED_COUNT, type UseStore } from "./store.js";
+
+/** What a token needs from the instance that made or read it. */
+interface TokenContext {
+  readonly store: UseStore;
+  readonly clock: () => number;
+  readonly toleranceMs: number;
+}
 
 export interface NewOptions<P = JsonValue> {
   /** JSON data carried encrypted inside the token. */
@@ -40,13 +55,13 @@ export interface UsesInfo {
 /** An instance: its own secret(s), store, clock and options. `createTempID()` makes one. */
 export interface TempIDInstance {
   "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
-  "new"<P extends JsonValue = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  "new"<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
   verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
   verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
   fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
   fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
   /** The store `use()` counts in. */
-  readonly store: ResolvedConfig["store"];
+  readonly store: UseStore;
   /** The format new tokens are minted in. */
   readonly format: Format;
   /** "node" when Node's native crypto is used, "webcrypto" otherwise. */
@@ -73,12 +88,12 @@ export class TempID<P = unknown> {
   readonly format: Format;
   readonly #text: string;
   readonly #expiresAtSec: number;
-  readonly #config: ResolvedConfig;
+  readonly #config: TokenContext;
   #callbacks: Array<() => void> = [];
   #fired = false;
 
   /** @internal Tokens come from `new`, `verify` and `fromString`. */
-  constructor(decoded: Decoded, payload: P | null, config: ResolvedConfig) {
+  constructor(decoded: Decoded, payload: P | null, config: TokenContext) {
     this.id = decoded.id;
     this.counterKey = decoded.counterKey;
     this.expiresAt = new Date(decoded.expiresAt * 1000);
@@ -92,22 +107,22 @@ export class TempID<P = unknown> {
 
   /** Creates a token on the default instance. */
   static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
-  static new<P extends JsonValue = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
-  static new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
+  static new<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  static async new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
     return (defaultInstance() as unknown as { "new"(d: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
   }
 
   /** Checks a token on the default instance: the token, or null for anything wrong with it. Never throws for a bad token. */
   static verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
   static verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
-  static verify(token: string, options?: VerifyOptions): Promise<TempID<unknown> | null> {
+  static async verify(token: string, options?: VerifyOptions): Promise<TempID<unknown> | null> {
     return defaultInstance().verify(token, options);
   }
 
   /** Parses a token on the default instance, throwing a typed error when it is not genuine. Returns expired tokens too. */
   static fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
   static fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
-  static fromString(token: string, options?: FromStringOptions): Promise<TempID<unknown>> {
+  static async fromString(token: string, options?: FromStringOptions): Promise<TempID<unknown>> {
     return defaultInstance().fromString(token, options);
   }
 
@@ -154,7 +169,7 @@ export class TempID<P = unknown> {
     if (!this.valid()) return false;
     let granted: unknown;
     try {
-      granted = await this.#config.store.consume(this.counterKey, this.#storeLimit(), this.#expiresAtSec, this.#now());
+      granted = await this.#config.store.consume(this.counterKey, this.#storeLimit(), this.#storeExpiry(), this.#now());
     } catch (err) {
       throw toStoreError(err, "use()");
     }
@@ -183,7 +198,7 @@ export class TempID<P = unknown> {
     }
     if (!this.#isLive()) return;
     try {
-      await this.#config.store.revoke(this.counterKey, this.#expiresAtSec, this.#now());
+      await this.#config.store.revoke(this.counterKey, this.#storeExpiry(), this.#now());
     } catch (err) {
       throw toStoreError(err, "revoke()");
     }
@@ -206,6 +221,11 @@ export class TempID<P = unknown> {
       throw new TempIDStoreError(`${what} failed: the store answered something other than a count`);
     }
     return count >= REVOKED_COUNT ? Number.POSITIVE_INFINITY : count;
+  }
+
+  /** The counter lives as long as the token is accepted: its expiry plus the clock tolerance. */
+  #storeExpiry(): number {
+    return this.#expiresAtSec + Math.ceil(this.#config.toleranceMs / 1000);
   }
 
   #storeLimit(): number {
@@ -267,15 +287,19 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
     return new TempID(decoded, payload, config);
   }
 
-  async function fromString(token: string, options: FromStringOptions = {}): Promise<TempID<unknown>> {
-    return finish(await codec.open(token, options), options.schema);
+  async function fromString(token: string, options: FromStringOptions | null = {}): Promise<TempID<unknown>> {
+    const opts = checkOptions(options);
+    return finish(await codec.open(token, opts), opts.schema);
   }
 
   const instance = {
-    async new(expiresIn: Duration, options: NewOptions<unknown> = {}): Promise<TempID<unknown>> {
+    async new(expiresIn: Duration, opts: NewOptions<unknown> | null = {}): Promise<TempID<unknown>> {
+      const options = checkOptions(opts);
       const seconds = parseDuration(expiresIn);
       const now = config.clock();
-      if (!Number.isFinite(now)) throw new TempIDConfigError("clock() must return milliseconds since the epoch");
+      if (!Number.isFinite(now) || now < 0 || now > MAX_CLOCK_MS) {
+        throw new TempIDConfigError("clock() must return milliseconds since the epoch (a finite, non-negative number)");
+      }
       if (options.schema !== undefined) {
         const checked = await validateWith(options.schema, options.payload ?? null);
         if (!checked.ok) throw new TempIDSchemaError(checked.issues);
@@ -283,7 +307,8 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
       const decoded = await codec.mint(Math.floor(now / 1000) + seconds, options.payload, options.maxUses ?? 0, options);
       return finish(decoded, options.schema);
     },
-    async verify(token: string, options: VerifyOptions = {}): Promise<TempID<unknown> | null> {
+    async verify(token: string, opts: VerifyOptions | null = {}): Promise<TempID<unknown> | null> {
+      const options = checkOptions(opts);
       let tid: TempID<unknown>;
       try {
         tid = await fromString(token, options);
@@ -302,6 +327,19 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
     cryptoEngine: codec.engineName,
   };
   return instance as unknown as TempIDInstance;
+}
+
+/** Far beyond any real clock, and below what the 5-byte expiry field holds with 100 years added. */
+const MAX_CLOCK_MS = 2 ** 39 * 1000;
+
+/** Options objects: null reads as none; a schema must be a Standard Schema. */
+function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(options: O | null | undefined): O {
+  if (options === null || options === undefined) return {} as O;
+  if (typeof options !== "object") throw new TempIDArgumentError("options must be an object");
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+    throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…): it has no ['~standard'].validate");
+  }
+  return options;
 }
 
 /** Errors that say something about the token, which `verify` turns into null. */

@@ -386,9 +386,44 @@ describe("secrets", () => {
     expect(() => createTempID({ secret: "" })).toThrow(TempIDConfigError);
   });
 
-  it("refuses the same secret twice (same key id)", async () => {
-    const t = createTempID({ secret: [SECRET, SECRET] });
-    await expect(t.new("1h")).rejects.toMatchObject({ code: "ERR_TEMPID_CONFIG" });
+  it("refuses the same secret twice, as text or bytes, when the instance is made", () => {
+    expect(() => createTempID({ secret: [SECRET, SECRET] })).toThrow(/#1 and #2 are the same/);
+    expect(() => createTempID({ secret: [SECRET, new TextEncoder().encode(SECRET)] })).toThrow(TempIDConfigError);
+  });
+
+  it("an explicit secret that is undefined or null (a missing binding) is an error, never the fallback", () => {
+    const env: Record<string, string | undefined> = {};
+    expect(() => createTempID({ secret: env.TEMPID_SECRET })).toThrow(/secret is undefined/);
+    expect(() => createTempID({ secret: null as never })).toThrow(TempIDConfigError);
+  });
+
+  it("without a process environment (Workers, browsers) there is no fallback secret", () => {
+    const saved = globalThis.process;
+    vi.stubEnv("TEMPID_SECRET", "");
+    try {
+      (globalThis as { process?: unknown }).process = undefined;
+      expect(() => createTempID()).toThrow(/no secret/);
+    } finally {
+      globalThis.process = saved;
+    }
+  });
+
+  it("NODE_ENV=Production or prod counts as production", () => {
+    vi.stubEnv("TEMPID_SECRET", "");
+    for (const value of ["Production", "prod", " PRODUCTION "]) {
+      vi.stubEnv("NODE_ENV", value);
+      expect(() => createTempID()).toThrow(TempIDConfigError);
+    }
+  });
+
+  it("a byte secret is copied: wiping the caller's buffer afterwards does not change the key", async () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const kept = new Uint8Array(bytes);
+    const t = createTempID({ secret: bytes });
+    bytes.fill(0);
+    const token = String(await t.new("15m"));
+    expect(await createTempID({ secret: new Uint8Array(32) }).verify(token)).toBeNull();
+    expect(await createTempID({ secret: kept }).verify(token)).not.toBeNull();
   });
 
   it("reads TEMPID_SECRET from the environment", async () => {
@@ -419,6 +454,93 @@ describe("secrets", () => {
     expect(() => createTempID({ secret: SECRET, maxPayloadBytes: 1e6 })).toThrow(TempIDConfigError);
     expect(() => createTempID({ secret: SECRET, store: {} as never })).toThrow(/UseStore/);
     expect(() => createTempID({ secret: SECRET, clock: 5 as never })).toThrow(TempIDConfigError);
+  });
+});
+
+describe("found by the breaker (kept as regressions)", () => {
+  it("clockTolerance extends the use counter too: use() works inside the tolerance window", async () => {
+    const clock = fakeClock();
+    const t = createTempID({ secret: SECRET, clock: clock.now, clockTolerance: "60s" });
+    const tid = await t.new("10s", { maxUses: 2 });
+    clock.advance(30_000);
+    expect(tid.valid()).toBe(true);
+    expect(await tid.use()).toBe(true);
+    expect(await tid.usesInfo()).toEqual({ total: 2, used: 1, left: 1 });
+    expect(await tid.use()).toBe(true);
+    expect(await tid.use()).toBe(false);
+    clock.advance(41_000);
+    expect(await tid.use()).toBe(false);
+  });
+
+  it("the TempID statics reject (never throw synchronously) when the default instance cannot be made", async () => {
+    // No TempID static has run yet in this file, so the default instance is made now, from this environment.
+    vi.stubEnv("TEMPID_SECRET", "short");
+    const result = TempID.verify("x");
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).rejects.toMatchObject({ code: "ERR_TEMPID_CONFIG" });
+    vi.unstubAllEnvs();
+  });
+
+  it("purpose: null is refused, not read as 'no purpose'", async () => {
+    const t = createTempID({ secret: SECRET, purpose: "login" });
+    const plain = String(await createTempID({ secret: SECRET }).new("1h"));
+    await expect(t.verify(plain, { purpose: null as never })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    await expect(t.new("1h", { purpose: null as never })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+  });
+
+  it("lone surrogates in purpose or bind are refused (they would encode like U+FFFD)", async () => {
+    const t = createTempID({ secret: SECRET });
+    await expect(t.new("1h", { purpose: "\ud800" })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    await expect(t.new("1h", { bind: "\udc00x" })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    const ok = await t.new("1h", { purpose: "🔑", bind: "\ufffdx" });
+    expect(await t.verify(String(ok), { purpose: "🔑", bind: "\ufffdx" })).not.toBeNull();
+  });
+
+  it("a schema that is not a Standard Schema is a typed argument error", async () => {
+    const t = createTempID({ secret: SECRET });
+    await expect(t.new("1h", { payload: { a: 1 }, schema: {} as never })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    await expect(t.verify("TEMP-V3.AAAA", { schema: { parse() {} } as never })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+  });
+
+  it("null options read as none; a clock out of range is a config error", async () => {
+    const t = createTempID({ secret: SECRET });
+    const tid = await t.new("1m", null as never);
+    expect(await t.verify(String(tid), null as never)).not.toBeNull();
+    const negative = createTempID({ secret: SECRET, clock: () => -5 });
+    await expect(negative.new("1m")).rejects.toMatchObject({ code: "ERR_TEMPID_CONFIG" });
+    const far = createTempID({ secret: SECRET, clock: () => 1e18 });
+    await expect(far.new("1m")).rejects.toMatchObject({ code: "ERR_TEMPID_CONFIG" });
+  });
+
+  it("payload errors name no key and no value; arrays with extra properties and symbol keys are refused", async () => {
+    const t = createTempID({ secret: SECRET });
+    const err = await t.new("1h", { payload: { "alice@example.com": undefined } as never }).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
+    expect((err as Error).message).not.toContain("alice");
+    await expect(t.new("1h", { payload: Object.assign([1], { x: 2 }) as never })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
+    await expect(t.new("1h", { payload: { [Symbol("s")]: 1 } as never })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
+    // eslint-disable-next-line no-sparse-arrays
+    await expect(t.new("1h", { payload: [1, , 3] as never })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
+  });
+
+  it("new() returns a copy of the payload, not the caller's object", async () => {
+    const t = createTempID({ secret: SECRET });
+    const payload = { list: [1, 2] };
+    const tid = await t.new("1h", { payload });
+    payload.list.push(3);
+    expect(tid.payload).toEqual({ list: [1, 2] });
+  });
+
+  it("V2 payload JSON escapes DEL like Python (\\u007f)", async () => {
+    const t = createTempID({ secret: "s3cret", format: "v2", maxPayloadBytes: 10 });
+    // {"a":"\u007f"} is 14 bytes once escaped as Python writes it: over a 10-byte limit.
+    await expect(t.new("1h", { payload: { a: "\u007f" } })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD_TOO_LARGE", size: 14 });
+  });
+
+  it("a lower-case V2 prefix says V2 is case-sensitive", async () => {
+    const t = createTempID({ secret: "s3cret", format: "v2" });
+    const text = String(await t.new("1h"));
+    await expect(t.fromString("temp-v2." + text.slice(8))).rejects.toThrow(/case-sensitive/);
   });
 });
 
