@@ -200,7 +200,10 @@ export async function main(ctx: RunContext): Promise<void> {
       rounds,
       note: "one process; cases interleaved round by round; ns/op = median over rounds; ratios = median of per-round ratios",
     },
-    tokens: measured.map((m) => ({ id: m.id, group: m.group, label: m.label, nsPerOp: Math.round(m.ns), opsPerSec: Math.round(m.opsPerSec), cpuNsPerOp: Math.round(m.cpuNs) })),
+    tokens: measured.map((m) => ({
+      id: m.id, group: m.group, label: m.label, nsPerOp: Math.round(m.ns), opsPerSec: Math.round(m.opsPerSec), cpuNsPerOp: Math.round(m.cpuNs),
+      roundsNs: m.rounds.map(Math.round), cpuRoundsNs: m.cpuRounds.map(Math.round),
+    })),
     tokenSizes: sizes,
     stores: storeResults,
     storesNotBenchmarked: { ...ctx.skipped },
