@@ -38,7 +38,10 @@ export async function openStore(url: string): Promise<UseStore> {
   switch (scheme) {
     case "sqlite": {
       const path = url.slice("sqlite:".length).replace(/^\/\//, "");
-      if (path === "") throw new TempIDConfigError("sqlite: needs a file path, like sqlite:./tempid.db");
+      // Each CLI run is a new process: an in-memory database would forget every use at exit.
+      if (path === "" || path === ":memory:" || path.startsWith("file::memory:")) {
+        throw new TempIDConfigError("sqlite: needs a file path, like sqlite:./tempid.db (an in-memory database forgets uses when the command exits)");
+      }
       return sqliteStore(path);
     }
     case "redis":
@@ -74,7 +77,13 @@ export async function openStore(url: string): Promise<UseStore> {
   }
 }
 
-/** A URL without its password, for messages. */
+/** A URL without its password, for messages; when it does not parse, only its scheme. */
 function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return `${/^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? ""}…`;
+  }
 }

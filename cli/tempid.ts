@@ -70,6 +70,13 @@ function parseAccept(value: string | undefined): Format[] | undefined {
   return value.split(",").map((f) => parseFormat(f.trim(), "--accept")!);
 }
 
+/** Refuses arguments a command would otherwise silently ignore. */
+function expectPositionals(positionals: string[], count: number, command: string): void {
+  if (positionals.length - 1 > count) {
+    throw new UsageError(`${command} takes ${count} argument${count === 1 ? "" : "s"}; unexpected ${JSON.stringify(positionals[count + 1])}`);
+  }
+}
+
 function tokenArg(positionals: string[], command: string): string {
   const token = positionals[1];
   if (token === undefined) throw new UsageError(`${command} needs a token (or - to read it from standard input)`);
@@ -140,6 +147,8 @@ async function run(argv: string[]): Promise<number> {
     case "new": {
       const duration = positionals[1];
       if (duration === undefined) throw new UsageError("new needs a duration, like 15m");
+      expectPositionals(positionals, 1, "new");
+      if (values.store !== undefined || values["check-uses"]) throw new UsageError("new takes no --store or --check-uses");
       let payload: unknown;
       if (values.payload !== undefined) {
         try {
@@ -163,6 +172,9 @@ async function run(argv: string[]): Promise<number> {
     }
     case "verify": {
       const token = tokenArg(positionals, "verify");
+      if (values.store !== undefined && !values["check-uses"]) {
+        throw new UsageError("verify uses --store only with --check-uses (to count uses, run: tempid use)");
+      }
       const store = values["check-uses"] ? await openStoreFlag(values.store, "verify --check-uses") : undefined;
       try {
         const t = instance(values, store, undefined, token);
@@ -204,15 +216,18 @@ async function run(argv: string[]): Promise<number> {
         if (tid.expired()) return refused(values.json, "token expired");
         const granted = await tid.use();
         if (!granted) return refused(values.json, "use refused: limit reached or revoked");
-        const uses = await tid.usesInfo();
-        if (values.json) out(JSON.stringify({ ok: true, ...uses }));
-        else out(tid.maxUses === 0 ? "granted (unlimited token)" : `granted: used ${uses.used} of ${uses.total}, ${uses.left} left`);
+        // The use is spent: a failure to read the count afterwards must not turn it into an error exit.
+        const uses = await tid.usesInfo().catch(() => undefined);
+        if (values.json) out(JSON.stringify({ ok: true, ...(uses ?? {}) }));
+        else if (tid.maxUses === 0) out("granted (unlimited token)");
+        else out(uses ? `granted: used ${uses.used} of ${uses.total}, ${uses.left} left` : "granted (the count could not be read back)");
         return 0;
       } finally {
         await store.close();
       }
     }
     case "inspect": {
+      if (values.store !== undefined || values["check-uses"]) throw new UsageError("inspect takes no --store or --check-uses");
       const info = inspectToken(tokenArg(positionals, "inspect"));
       const remainingMs = info.expiresAt.getTime() - Date.now();
       const view = {
@@ -233,9 +248,11 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "secret":
+      expectPositionals(positionals, 0, "secret");
       out(generateSecret());
       return 0;
     case "demo":
+      expectPositionals(positionals, 0, "demo");
       await demo();
       return 0;
     default:
@@ -294,20 +311,30 @@ function describe(tid: TempID<unknown> | null): string {
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === "string" ? __VERSION__ : "dev";
 
-run(process.argv.slice(2)).then(
+// A reader that goes away (tempid demo | head) is not an error of ours: stop quietly.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const argv = process.argv.slice(2);
+run(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     const message =
       err instanceof UsageError
-        ? `${err.message}\n(see tempid --help)`
+        ? `${err.message} (see tempid --help)`
         : err instanceof TempIDError
           ? `${err.name} (${err.code}): ${err.message}`
           : err instanceof Error && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-            ? `${err.message} (see tempid --help)`
+            ? `${err.message.split("\n")[0]} (see tempid --help)`
             : `error: ${err instanceof Error ? err.message : String(err)}`;
-    process.stderr.write(`tempid: ${message}\n`);
+    // One line, always: scripts read it.
+    const line = message.replace(/\s*\n\s*/g, " ");
+    if (argv.includes("--json")) out(JSON.stringify({ ok: false, error: line, code: err instanceof TempIDError ? err.code : "ERR_TEMPID_USAGE" }));
+    process.stderr.write(`tempid: ${line}\n`);
     process.exitCode = 2;
   },
 );

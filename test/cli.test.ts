@@ -140,6 +140,38 @@ describe("tempid CLI", () => {
     }
   });
 
+  it("found by the breaker: nothing silently ignored, one line on stderr, JSON errors on stdout, no password shown", async () => {
+    const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+    for (const args of [
+      ["verify", token, "--store", `sqlite:${join(dir, "x.db")}`], // --store without --check-uses
+      ["new", "15m", "extra"],
+      ["secret", "extra"],
+      ["use", token, "--store", "sqlite::memory:"],
+      ["new", "15m", "--max-uses", "-1"], // parseArgs' three-line message
+    ]) {
+      const r = await tempid(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toHaveLength(1);
+    }
+    const json = await tempid(["use", token, "--store", "carrier-pigeon://x", "--json"]);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, code: "ERR_TEMPID_CONFIG" });
+    const secretive = await tempid(["use", token, "--store", "redis://:p@ss/word@127.0.0.1:1"]);
+    expect(secretive.code).toBe(2);
+    expect(secretive.stderr).not.toMatch(/p@ss|word/);
+  });
+
+  it("a reader that goes away (tempid demo | head) is not a crash", async () => {
+    const r = await new Promise<Result>((resolve) => {
+      execFile("bash", ["-o", "pipefail", "-c", `node ${cli} demo | head -c 10 >/dev/null`], { cwd: dir, env: { ...process.env, TEMPID_SECRET: SECRET } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.stderr).not.toContain("Unhandled");
+    expect(r.stderr).not.toContain("    at ");
+    expect(r.code).toBe(0);
+  });
+
   it("refuses to run without a secret in production", async () => {
     const r = await tempid(["new", "15m"], { TEMPID_SECRET: "", NODE_ENV: "production" });
     expect(r.code).toBe(2);
