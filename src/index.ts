@@ -5,7 +5,7 @@ export type { Bind } from "./codec.js";
 export type { Duration } from "./duration.js";
 export { parseDuration, formatRemaining } from "./duration.js";
 export type { Secret } from "./keys.js";
-export type { JsonValue } from "./payload.js";
+export type { JsonValue, JsonCompatible } from "./payload.js";
 export type { StandardSchemaV1, InferInput, InferOutput } from "./schema.js";
 export * from "./errors.js";
 export { type UseStore, REVOKED_COUNT, MAX_STORE_LIMIT } from "./store.js";

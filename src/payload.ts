@@ -3,6 +3,20 @@ import { TempIDPayloadError, TempIDPayloadTooLargeError } from "./errors.js";
 /** Plain JSON data: what a payload may hold. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/**
+ * `T` itself when it is JSON data, with `never` wherever it holds something JSON would drop or change
+ * (functions, Dates, Maps, bigints…). Unlike `JsonValue` it accepts interfaces, which have no index signature.
+ */
+export type JsonCompatible<T> = T extends string | number | boolean | null
+  ? T
+  : T extends undefined | bigint | symbol | ((...args: never[]) => unknown) | Date | RegExp | Map<unknown, unknown> | Set<unknown>
+    ? never
+    : T extends readonly unknown[]
+      ? { [I in keyof T]: JsonCompatible<T[I]> }
+      : T extends object
+        ? { [K in keyof T]: JsonCompatible<T[K]> }
+        : never;
+
 /** The payload size limit of the Python package, and our default. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 512;
 /** The largest `maxPayloadBytes` accepted: tokens are for links and codes, not for data. */

@@ -10,7 +10,7 @@ import {
   TempIDUnsupportedError,
   toStoreError,
 } from "./errors.js";
-import type { JsonValue } from "./payload.js";
+import type { JsonCompatible, JsonValue } from "./payload.js";
 import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
 import { MAX_STORE_LIMIT, REVOKED_COUNT, type UseStore } from "./store.js";
 
@@ -43,6 +43,9 @@ export interface VerifyOptions {
   schema?: StandardSchemaV1;
 }
 
+/** Adds nothing for a JSON payload type; makes `payload` impossible for one holding Dates, functions, Maps… */
+export type JsonOnly<P> = [P] extends [JsonCompatible<P>] ? unknown : { payload: JsonCompatible<P> };
+
 export type FromStringOptions = Omit<VerifyOptions, "checkUses">;
 
 /** `usesInfo()`: `total`, `used`, `left` are all null for a token without a use limit. */
@@ -55,7 +58,7 @@ export interface UsesInfo {
 /** An instance: its own secret(s), store, clock and options. `createTempID()` makes one. */
 export interface TempIDInstance {
   "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
-  "new"<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  "new"<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
   verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
   verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
   fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
@@ -107,7 +110,7 @@ export class TempID<P = unknown> {
 
   /** Creates a token on the default instance. */
   static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
-  static new<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & { schema?: undefined }): Promise<TempID<P>>;
+  static new<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
   static async new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
     return (defaultInstance() as unknown as { "new"(d: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
   }
