@@ -44,7 +44,11 @@ export interface VerifyOptions {
 }
 
 /** Adds nothing for a JSON payload type; makes `payload` impossible for one holding Dates, functions, Maps… */
-export type JsonOnly<P> = [P] extends [JsonCompatible<P>] ? unknown : { payload: JsonCompatible<P> };
+export type JsonOnly<P> = [P] extends [JsonValue]
+  ? unknown // already JSON (and the default): no deep check of the recursive JsonValue type
+  : [P] extends [JsonCompatible<P>]
+    ? unknown
+    : { payload: JsonCompatible<P> };
 
 export type FromStringOptions = Omit<VerifyOptions, "checkUses">;
 

@@ -1,7 +1,10 @@
 /**
  * Every code block in the README runs: each is marked with what checks it, and this file does the checking.
- *   <!-- example: examples/x.ts -->    the block is the start of that file, which is run here (tsx or bash)
+ *   <!-- example: examples/x.ts -->    the block is the start of that file, which is run here (tsx or bash);
+ *   <!-- file: examples/sub/x.ts -->   files in a sub-folder (stores, edge, runtimes) are run by the suite of
+ *                                      that part, which reads its README section (test/support/readme-section.ts)
  *   <!-- ci -->                        every command line of the block is in .ci/run, which CI runs
+ *   <!-- install -->                   `npm install` lines: every package named is one this repository installs
  *   <!-- check: lines-in src/x.ts -->  every line of the block stands in that file (signatures kept in sync)
  * A block without a marker fails the test.
  */
@@ -49,8 +52,28 @@ describe("README code blocks", () => {
     for (const block of all) expect(block.marker, `README line ${block.line}`).toBeDefined();
   });
 
-  for (const block of all.filter((b) => b.marker?.startsWith("example: "))) {
-    const file = block.marker!.slice("example: ".length);
+  const examples = all.filter((b) => /^(example|file): /.test(b.marker ?? ""));
+  for (const block of examples.filter((b) => b.marker!.split(": ")[1]!.split("/").length > 2)) {
+    const file = block.marker!.split(": ")[1]!;
+    it(`line ${block.line}: ${file} starts with the block (its part's suite runs it)`, () => {
+      expect(readFileSync(join(root, file), "utf8").startsWith(block.code + "\n")).toBe(true);
+    });
+  }
+
+  for (const block of all.filter((b) => b.marker === "install")) {
+    it(`line ${block.line}: installs only packages this repository installs`, () => {
+      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+      const known = new Set([pkg.name, ...Object.keys(pkg.devDependencies), ...Object.keys(pkg.peerDependencies ?? {})]);
+      for (const line of block.code.split("\n").filter(Boolean)) {
+        const words = line.replace(/#.*$/, "").trim().split(/\s+/);
+        expect(words.slice(0, 2), line).toEqual(["npm", "install"]);
+        for (const name of words.slice(2).filter((w) => !w.startsWith("-"))) expect(known.has(name.replace(/(?<=.)@.*$/, "")), name).toBe(true);
+      }
+    });
+  }
+
+  for (const block of examples.filter((b) => b.marker!.split(": ")[1]!.split("/").length === 2)) {
+    const file = block.marker!.split(": ")[1]!;
     it(`line ${block.line}: ${file} starts with the block, and runs`, async () => {
       const content = readFileSync(join(root, file), "utf8");
       expect(content.startsWith(block.code + "\n")).toBe(true);

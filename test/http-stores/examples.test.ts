@@ -1,5 +1,5 @@
 /**
- * docs/EDGE-STORES.md shows only code that exists under examples/edge/ (each block names its file on its
+ * The edge stores section of README.md shows only code that exists under examples/edge/ (each block names its file on its
  * first line and must equal it), and those files type-check: the Workers ones against
  * @cloudflare/workers-types and the library's emitted declarations (what a user compiles against), the
  * Vercel Edge and Node ones against Node's types.
@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { readmeSection } from "../support/readme-section.js";
 import { UseTableSql } from "../../adapters/sql-dialect.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DOC = readFileSync(join(ROOT, "docs/EDGE-STORES.md"), "utf8");
+const DOC = readmeSection("edge-stores");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 
 function codeBlocks(markdown: string, lang: string): string[] {
@@ -32,7 +33,7 @@ function exampleFiles(dir = join(ROOT, "examples/edge")): string[] {
   });
 }
 
-describe("docs/EDGE-STORES.md", () => {
+describe("README.md, edge stores section", () => {
   const blocks = codeBlocks(DOC, "ts");
 
   it("every TypeScript block is a file under examples/edge/, verbatim", () => {

@@ -1,14 +1,15 @@
 /**
- * docs/RUNTIMES.md shows the quick starts that the runners execute: every code block under a
+ * The runtimes section of README.md shows the quick starts that the runners execute: every code block under a
  * `<!-- file: … -->` marker must be that file, byte for byte, and every example must be shown.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { expect, test } from "vitest";
+import { readmeSection } from "../support/readme-section.js";
 
 const root = new URL("../../", import.meta.url);
-const doc = readFileSync(new URL("docs/RUNTIMES.md", root), "utf8");
+const doc = readmeSection("runtimes");
 
-test("every quick start in docs/RUNTIMES.md is the example file the runners run", () => {
+test("every quick start in the README runtimes section is the example file the runners run", () => {
   const blocks = [...doc.matchAll(/<!-- file: (\S+) -->\n```[a-z]*\n([\s\S]*?)\n```/g)].map((m) => [m[1]!, m[2]!] as const);
   expect(blocks.length).toBeGreaterThan(0);
   for (const [path, code] of blocks) expect(code, path).toBe(readFileSync(new URL(path, root), "utf8").replace(/\n$/, ""));
@@ -16,7 +17,7 @@ test("every quick start in docs/RUNTIMES.md is the example file the runners run"
   expect(blocks.map(([path]) => path).sort()).toEqual(examples.map((f) => `examples/runtimes/${f}`).sort());
 });
 
-test("every code block in docs/RUNTIMES.md has a file marker", () => {
+test("every code block in the README runtimes section has a file marker", () => {
   const opening = doc.match(/^```[a-z]*\n(?=[\s\S])/gm) ?? [];
   const fences = (doc.match(/^```/gm) ?? []).length;
   const marked = doc.match(/<!-- file: \S+ -->\n```[a-z]*\n/g) ?? [];

@@ -48,7 +48,7 @@ register("the runner loads the built package, not the sources", () => {
 const cases = portableSuite(lib, fixtures, { expectNativeCrypto: true });
 for (const c of cases) register(c.name, c.fn);
 
-// The Bun quick start of docs/RUNTIMES.md, as written: the secret reaches it through process.env.
+// The Bun quick start of the README (Runtimes), as written: the secret reaches it through process.env.
 register("example: examples/runtimes/bun.ts mints and checks a one-time link", async () => {
   process.env.TEMPID_SECRET = "bun-example-secret-0123456789abcdef01234";
   const { default: server } = await import("../../examples/runtimes/bun.js");

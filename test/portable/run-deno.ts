@@ -36,7 +36,7 @@ const register = (name: string, fn: () => Promise<void> | void) =>
 const cases = portableSuite(lib, fixtures, { expectNativeCrypto: true });
 for (const c of cases) register(c.name, c.fn);
 
-// The Deno quick start of docs/RUNTIMES.md, as written: the secret reaches it through the environment.
+// The Deno quick start of the README (Runtimes), as written: the secret reaches it through the environment.
 register("example: examples/runtimes/deno.ts serves and checks links", async () => {
   D.env.set("TEMPID_SECRET", "deno-example-secret-0123456789abcdef0123");
   const { default: server } = await import("../../examples/runtimes/deno.js");

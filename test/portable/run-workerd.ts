@@ -2,7 +2,7 @@
  * workerd runner: `npx tsx test/portable/run-workerd.ts`. Bundles a module worker around the portable suite
  * (with the built package, as wrangler would) and runs it in workerd through Miniflare twice: as a plain
  * worker (WebCrypto only) and with nodejs_compat (where Node's crypto is offered too). Then runs the
- * Workers and Vercel Edge quick starts of docs/RUNTIMES.md with their secrets passed as bindings.
+ * Workers and Vercel Edge quick starts of the README (Runtimes) with their secrets passed as bindings.
  */
 import { Miniflare } from "miniflare";
 import type { CaseResult } from "./harness.js";

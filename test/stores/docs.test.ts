@@ -1,5 +1,5 @@
 /**
- * docs/STORES.md: every code block is the start of the example file named in its marker, and every
+ * The stores section of README.md: every code block is the start of the example file named in its marker, and every
  * example runs (those needing a server that is absent are skipped, as the store suites are).
  */
 import { execFile } from "node:child_process";
@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { readmeSection } from "../support/readme-section.js";
 import { type ServiceName, detectService } from "../support/services.js";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
-const doc = readFileSync(join(root, "docs/STORES.md"), "utf8");
+const doc = readmeSection("stores");
 
 const blocks: { marker: string | undefined; code: string; line: number }[] = [];
 const lines = doc.split("\n");
@@ -32,10 +33,10 @@ function needs(code: string): ServiceName | undefined {
   return undefined; // SQLite, and MongoDB (whose example handles an absent server)
 }
 
-describe("docs/STORES.md", () => {
+describe("README.md, stores section", () => {
   it("has blocks, each naming its example file", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(10);
-    for (const block of blocks) expect(block.marker, `docs/STORES.md line ${block.line}`).toBeDefined();
+    for (const block of blocks) expect(block.marker, `README stores section, line ${block.line}`).toBeDefined();
   });
 
   for (const block of blocks.filter((b) => b.marker !== undefined)) {
