@@ -55,15 +55,15 @@ export async function memoryScaling(core: Core, opts: { large: number; rounds: n
   await fill(largeStore, opts.large);
   const heapBytesPerEntry = (heapUsed(gc) - before) / opts.large;
 
-  const cases: Case[] = [];
-  for (const [name, store] of [["small", smallStore], ["large", largeStore]] as const) {
+  const useCase = async (name: string, store: InstanceType<Core["MemoryStore"]>): Promise<Case> => {
     const t = core.createTempID({ secret: SECRET, store });
     // 1000 tokens, already counted once, so each use() updates a live counter among all the others.
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => t.new("1h", { maxUses: 1_000_000_000 })));
     for (const tid of tokens) await tid.use();
     let i = 0;
-    cases.push({ id: `memory.use.${name}`, group: "memory", label: `MemoryStore use() (${name})`, async: true, fn: () => tokens[i++ % 1000]!.use() });
-  }
+    return { id: `memory.use.${name}`, group: "memory", label: `MemoryStore use() (${name})`, async: true, fn: () => tokens[i++ % 1000]!.use() };
+  };
+  const cases = [await useCase("small", smallStore), await useCase("large", largeStore)];
   const [smallUse, largeUse] = await measureAll(cases, { rounds: opts.rounds, targetMs: opts.targetMs });
   const result = { small, large: opts.large, smallUse: smallUse!, largeUse: largeUse!, slowdown: speedRatio(smallUse!, largeUse!), heapBytesPerEntry };
   await smallStore.close();
