@@ -1,4 +1,4 @@
-import { type Bind, Codec, type Decoded } from "./codec.js";
+import { type Bind, Codec, type Decoded, TokenFault } from "./codec.js";
 import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
 import {
@@ -318,7 +318,10 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
       const options = checkOptions(opts);
       let tid: TempID<unknown>;
       try {
-        tid = await fromString(token, options);
+        const decoded = await codec.check(token, options);
+        // The common bad tokens come back without an Error: rejecting them costs no stack trace.
+        if (decoded instanceof TokenFault) return null;
+        tid = await finish(decoded, options.schema);
       } catch (err) {
         // Bad tokens are null; misconfiguration and bad arguments still throw, loudly.
         if (err instanceof TempIDError && TOKEN_FAULTS.has(err.code)) return null;
