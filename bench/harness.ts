@@ -1,6 +1,7 @@
 /**
- * Timing: every case runs in the same process, in interleaved rounds (each round runs every case once, in
- * a rotated order), so slow drifts of a noisy machine hit all cases alike. A case's result is the median of
+ * Timing: every case runs in the same process, in interleaved rounds (each round runs every case in four
+ * short slices spread over the round, in a rotated order), so slow drifts of a noisy machine hit all cases
+ * alike. A case's result is the median of
  * its per-round times; a ratio is the median of the per-round ratios of two cases, never a comparison with
  * another run.
  */
@@ -87,12 +88,23 @@ export async function measureAll(cases: readonly Case[], opts: { rounds: number;
   for (const c of cases) sizes.set(c.id, await calibrate(c, opts.targetMs));
   const times = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   const cpuTimes = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  // Each round is PASSES passes over all cases with a quarter batch each, so every case samples the whole
+  // round: two cases compared within a round then saw the same spells of a busy machine.
+  const PASSES = 4;
   for (let r = 0; r < opts.rounds; r++) {
-    for (let k = 0; k < cases.length; k++) {
-      const c = cases[(k + r) % cases.length]!;
-      const { wall, cpu } = await timeBatch(c, sizes.get(c.id)!);
-      times.get(c.id)!.push(wall);
-      cpuTimes.get(c.id)!.push(cpu);
+    const wallSum = new Map<string, number>();
+    const cpuSum = new Map<string, number>();
+    for (let pass = 0; pass < PASSES; pass++) {
+      for (let k = 0; k < cases.length; k++) {
+        const c = cases[(k + r + pass * 7) % cases.length]!;
+        const { wall, cpu } = await timeBatch(c, Math.max(1, Math.round(sizes.get(c.id)! / PASSES)));
+        wallSum.set(c.id, (wallSum.get(c.id) ?? 0) + wall);
+        cpuSum.set(c.id, (cpuSum.get(c.id) ?? 0) + cpu);
+      }
+    }
+    for (const c of cases) {
+      times.get(c.id)!.push(wallSum.get(c.id)! / PASSES);
+      cpuTimes.get(c.id)!.push(cpuSum.get(c.id)! / PASSES);
     }
     opts.onRound?.(r);
   }
