@@ -6,16 +6,19 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /**
  * `T` itself when it is JSON data, with `never` wherever it holds something JSON would drop or change
  * (functions, Dates, Maps, bigints…). Unlike `JsonValue` it accepts interfaces, which have no index signature.
+ * Checked 8 levels deep (recursive types stop there), and at run time in full.
  */
-export type JsonCompatible<T> = T extends string | number | boolean | null
+export type JsonCompatible<T, Depth extends unknown[] = []> = Depth["length"] extends 8
   ? T
-  : T extends undefined | bigint | symbol | ((...args: never[]) => unknown) | Date | RegExp | Map<unknown, unknown> | Set<unknown>
-    ? never
-    : T extends readonly unknown[]
-      ? { [I in keyof T]: JsonCompatible<T[I]> }
-      : T extends object
-        ? { [K in keyof T]: JsonCompatible<T[K]> }
-        : never;
+  : T extends string | number | boolean | null
+    ? T
+    : T extends undefined | bigint | symbol | ((...args: never[]) => unknown) | Date | RegExp | Map<unknown, unknown> | Set<unknown>
+      ? never
+      : T extends readonly unknown[]
+        ? { [I in keyof T]: JsonCompatible<T[I], [...Depth, 0]> }
+        : T extends object
+          ? { [K in keyof T]: JsonCompatible<T[K], [...Depth, 0]> }
+          : never;
 
 /** The payload size limit of the Python package, and our default. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 512;

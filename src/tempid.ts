@@ -44,7 +44,7 @@ export interface VerifyOptions {
 }
 
 /** Adds nothing for a JSON payload type; makes `payload` impossible for one holding Dates, functions, Maps… */
-export type JsonOnly<P> = [P] extends [JsonValue]
+export type JsonOnly<P> = [NonNullable<P>] extends [JsonValue]
   ? unknown // already JSON (and the default): no deep check of the recursive JsonValue type
   : [P] extends [JsonCompatible<P>]
     ? unknown

@@ -9,8 +9,8 @@ describe("the core imports nothing from outside itself", () => {
     const code = readFileSync(new URL(file, dir), "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
     // static imports and re-exports (… from "x"), side-effect imports (import "x") and dynamic ones (import("x"))
     for (const match of code.matchAll(/(?:^|;)\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|\bimport\s*\(?\s*["']([^"']+)["']/gm)) {
-      match[1] ??= match[2];
-      expect(match[1], `${file} imports ${match[1]}`).toMatch(/^\.\/[\w-]+\.js$/);
+      const specifier = match[1] ?? match[2];
+      expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\/[\w-]+\.js$/);
     }
     expect(code).not.toMatch(/\brequire\s*\(/);
     expect(code).not.toMatch(/\bBuffer\b/);
