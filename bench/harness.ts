@@ -1,7 +1,7 @@
 /**
  * Timing: every case runs in the same process, in interleaved rounds (each round runs every case in four
- * short slices spread over the round, in a rotated order), so slow drifts of a noisy machine hit all cases
- * alike. A case's result is the median of
+ * short slices spread over the round, each pass in a different order), so slow drifts of a noisy machine
+ * hit all cases alike. A case's result is the median of
  * its per-round times; a ratio is the median of the per-round ratios of two cases, never a comparison with
  * another run.
  */
@@ -86,6 +86,7 @@ export async function measureAll(cases: readonly Case[], opts: { rounds: number;
   }
   const sizes = new Map<string, number>();
   for (const c of cases) sizes.set(c.id, await calibrate(c, opts.targetMs));
+  const random = seededRandom(0x7e3b1d);
   const times = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   const cpuTimes = new Map<string, number[]>(cases.map((c) => [c.id, []]));
   // Each round is PASSES passes over all cases with a quarter batch each, so every case samples the whole
@@ -95,8 +96,9 @@ export async function measureAll(cases: readonly Case[], opts: { rounds: number;
     const wallSum = new Map<string, number>();
     const cpuSum = new Map<string, number>();
     for (let pass = 0; pass < PASSES; pass++) {
-      for (let k = 0; k < cases.length; k++) {
-        const c = cases[(k + r + pass * 7) % cases.length]!;
+      // A fresh order each pass: a case must not always follow the same neighbour, whose garbage (a fast
+      // case leaves many promises behind) would always be collected on its time.
+      for (const c of shuffled(cases, random)) {
         const { wall, cpu } = await timeBatch(c, Math.max(1, Math.round(sizes.get(c.id)! / PASSES)));
         wallSum.set(c.id, (wallSum.get(c.id) ?? 0) + wall);
         cpuSum.set(c.id, (cpuSum.get(c.id) ?? 0) + cpu);
@@ -131,4 +133,44 @@ function ratioOf(a: number[], b: number[]): number {
   const ratios: number[] = [];
   for (let i = 0; i < n; i++) ratios.push(b[i]! / a[i]!);
   return median(ratios);
+}
+
+/**
+ * A close comparison of two operations: rounds of A B B A batches back to back (no other case in
+ * between), so both see the same moment of the machine. Returns how many times faster `a` is than `b`
+ * (median over rounds), on wall and on CPU time.
+ */
+export async function pairedRatio(a: Case, b: Case, rounds: number, n: number): Promise<{ wall: number; cpu: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a1 = await timeBatch(a, n);
+    const b1 = await timeBatch(b, n);
+    const b2 = await timeBatch(b, n);
+    const a2 = await timeBatch(a, n);
+    wall.push((b1.wall + b2.wall) / (a1.wall + a2.wall));
+    cpu.push((b1.cpu + b2.cpu) / (a1.cpu + a2.cpu));
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
+/** A repeatable pseudo-random sequence (mulberry32): the same orders in every run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
