@@ -104,6 +104,16 @@ function instance(values: Values, store?: UseStore, format?: Format, token?: str
   return createTempID(options);
 }
 
+/** The token, or the error that says why it is not one; store and configuration errors are thrown. */
+async function readToken(t: TempIDInstance, token: string, context: { purpose?: string; bind?: string }): Promise<TempID<unknown> | TempIDError> {
+  try {
+    return await t.fromString(token, context);
+  } catch (err) {
+    if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
+    throw err;
+  }
+}
+
 function describeToken(tid: TempID<unknown>) {
   return {
     token: tid.toString(),
@@ -178,10 +188,7 @@ async function run(argv: string[]): Promise<number> {
       const store = values["check-uses"] ? await openStoreFlag(values.store, "verify --check-uses") : undefined;
       try {
         const t = instance(values, store, undefined, token);
-        const tid = await t.fromString(token, context).catch((err: unknown) => {
-          if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
-          throw err;
-        });
+        const tid = await readToken(t, token, context);
         if (tid instanceof TempIDError) return refused(values.json, `invalid token (${tid.code}): ${tid.message}`);
         if (tid.expired()) return refused(values.json, "token expired");
         if (values["check-uses"]) {
@@ -202,10 +209,7 @@ async function run(argv: string[]): Promise<number> {
       const store = await openStoreFlag(values.store, command);
       try {
         const t = instance(values, store, undefined, token);
-        const tid = await t.fromString(token, context).catch((err: unknown) => {
-          if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
-          throw err;
-        });
+        const tid = await readToken(t, token, context);
         if (tid instanceof TempIDError) return refused(values.json, `invalid token (${tid.code}): ${tid.message}`);
         if (command === "uses") {
           const uses = await tid.usesInfo();
