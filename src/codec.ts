@@ -4,6 +4,7 @@ import { type Engine, selectEngine } from "./crypto.js";
 import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
 import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, V2_PREFIX } from "./format-v2.js";
 import {
+  decodeHeader,
   parseText,
   encodeContext,
   encodeText,
@@ -47,12 +48,17 @@ const COMPRESS_FROM_BYTES = 48;
 
 const encoder = new TextEncoder();
 
+/** An empty bind value would bind every user without one (`user.passwordHash ?? ""`) to the same value. */
+const EMPTY_BIND = "bind is empty: bind to a value that differs per subject, or leave bind out";
+
 function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | undefined {
   if (bind === undefined) return undefined;
   if (typeof bind === "string") {
     assertWellFormed(bind, "bind");
+    if (bind === "") throw new TempIDArgumentError(EMPTY_BIND);
     return encoder.encode(bind);
   }
+  if (bind instanceof Uint8Array && bind.length === 0) throw new TempIDArgumentError(EMPTY_BIND);
   if (bind instanceof Uint8Array) return new Uint8Array(bind);
   throw new TempIDArgumentError("bind must be a string or a Uint8Array");
 }
@@ -179,7 +185,14 @@ export class Codec {
     const context = this.#context(ctx);
     const keys = await config.keyring.v3();
     const opened = await openV3(this.#engine, bytes, keys, context);
-    if (opened === undefined) return TAMPERED;
+    if (opened === undefined) {
+      // Only on failure, and only to word the error: a key id no secret here has means rotation or another secret.
+      const kid = decodeHeader(bytes)?.kid;
+      if (kid !== undefined && !keys.byKid.has(kid)) {
+        return new TokenFault(() => new TempIDTamperedError(`token was made with key id ${kid}, which none of this instance's secrets has (rotated out, or another secret)`));
+      }
+      return TAMPERED;
+    }
     const { header, plaintext } = opened;
     let payload: unknown = null;
     if (plaintext !== undefined) {

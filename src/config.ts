@@ -12,9 +12,10 @@ export type Format = "v3" | "v2";
 export interface TempIDOptions {
   /**
    * The secret, or a list of them for rotation: the first mints, all verify. Text (UTF-8) or bytes; V3
-   * needs at least 32 bytes. Default: the `TEMPID_SECRET` environment variable where the runtime has one.
+   * needs at least 32 bytes. Left out: the `TEMPID_SECRET` environment variable where the runtime has one.
+   * Given but `undefined` (a missing binding or variable): a `TempIDConfigError`, never the fallback.
    */
-  secret?: Secret | readonly Secret[];
+  secret?: Secret | readonly Secret[] | undefined;
   /** Where `maxUses` counts live. Default: a `MemoryStore` of this instance (single process only). */
   store?: UseStore;
   /** The format new tokens are minted in: "v3" (native, default) or "v2" (Python tempid 2.x). */

@@ -61,7 +61,11 @@ export class TempIDPayloadTooLargeError extends TempIDError {
 export class TempIDSchemaError extends TempIDError {
   readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>;
   constructor(issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>) {
-    super("ERR_TEMPID_SCHEMA", `payload does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"})`);
+    const first = issues[0];
+    const path = first?.path?.map((p) => String(typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p)).join(".");
+    // The schema's own message and the path in the schema's terms (no payload values are quoted here).
+    const detail = first ? `: ${path ? `${path}: ` : ""}${first.message}` : "";
+    super("ERR_TEMPID_SCHEMA", `payload does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"})${detail}`);
     this.issues = issues;
   }
 }

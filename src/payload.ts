@@ -57,7 +57,11 @@ function assertJson(value: unknown, depth: number, seen: Set<object>): void {
           const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
           throw new TempIDPayloadError(`${where} is a ${name}, not plain JSON data (convert it first)`);
         }
-        for (const key of Object.keys(value)) assertJson((value as Record<string, unknown>)[key], depth + 1, seen);
+        for (const key of Object.keys(value)) {
+          const item = (value as Record<string, unknown>)[key];
+          // An undefined property is an absent optional one: JSON leaves it out, and so does the token.
+          if (item !== undefined) assertJson(item, depth + 1, seen);
+        }
       }
       seen.delete(value);
       return;

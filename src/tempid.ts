@@ -99,8 +99,8 @@ export class TempID<P = unknown> {
   #callbacks: Array<() => void> = [];
   #fired = false;
 
-  /** @internal Tokens come from `new`, `verify` and `fromString`. */
-  constructor(decoded: Decoded, payload: P | null, config: TokenContext) {
+  /** Tokens come from `new`, `verify` and `fromString`, never from `new TempID()`. */
+  protected constructor(decoded: Decoded, payload: P | null, config: TokenContext) {
     this.id = decoded.id;
     this.counterKey = decoded.counterKey;
     this.expiresAt = new Date(decoded.expiresAt * 1000);
@@ -279,6 +279,13 @@ export class TempID<P = unknown> {
   }
 }
 
+/** The one way tokens are built: TempID's constructor is protected, so `new TempID()` is not public API. */
+class Token<P> extends TempID<P> {
+  constructor(decoded: Decoded, payload: P | null, config: TokenContext) {
+    super(decoded, payload, config);
+  }
+}
+
 /** Creates an instance with its own secret(s), store, clock and options. Throws TempIDConfigError for bad options. */
 export function createTempID(options: TempIDOptions = {}): TempIDInstance {
   const config = resolveConfig(options);
@@ -291,7 +298,7 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
       if (!result.ok) throw new TempIDSchemaError(result.issues);
       payload = result.value;
     }
-    return new TempID(decoded, payload, config);
+    return new Token(decoded, payload, config);
   }
 
   async function fromString(token: string, options: FromStringOptions | null = {}): Promise<TempID<unknown>> {

@@ -131,9 +131,13 @@ describe("new / verify / fromString", () => {
     const t = createTempID({ secret: SECRET });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const payload of [{ a: undefined }, { d: new Date() }, { n: Number.NaN }, { f: () => 1 }, cyclic, { big: 1n }, new Map()]) {
+    for (const payload of [[undefined], { d: new Date() }, { n: Number.NaN }, { f: () => 1 }, cyclic, { big: 1n }, new Map()]) {
       await expect(t.new("1h", { payload: payload as never })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
     }
+    // An undefined property is an absent optional one, as in JSON: left out, not an error.
+    const optional = await t.new("1h", { payload: { userId: 1, note: undefined } as { userId: number; note?: string } });
+    expect(optional.payload).toEqual({ userId: 1 });
+    expect(Object.keys((await t.verify(String(optional)))!.payload as object)).toEqual(["userId"]);
   });
 });
 
@@ -352,18 +356,29 @@ describe("purpose and bind", () => {
     await expect(t.new("15m", { bind: 42 as never })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
   });
 
-  it("purpose and bind do not collide: ('ab', '') is not ('a', 'b')", async () => {
+  it("purpose and bind do not collide: ('ab', 'c') is not ('a', 'bc'); an empty bind is refused", async () => {
     const t = createTempID({ secret: SECRET });
-    const tid = await t.new("15m", { purpose: "ab", bind: "" });
-    expect(await t.verify(String(tid), { purpose: "a", bind: "b" })).toBeNull();
+    const tid = await t.new("15m", { purpose: "ab", bind: "c" });
+    expect(await t.verify(String(tid), { purpose: "a", bind: "bc" })).toBeNull();
     expect(await t.verify(String(tid), { purpose: "ab" })).toBeNull();
-    expect(await t.verify(String(tid), { purpose: "ab", bind: "" })).not.toBeNull();
+    expect(await t.verify(String(tid), { purpose: "ab", bind: "c" })).not.toBeNull();
+    // user.passwordHash ?? "" would bind every user without a password to the same value.
+    await expect(t.new("15m", { bind: "" })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    await expect(t.new("15m", { bind: new Uint8Array(0) })).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
   });
 });
 
 describe("secrets", () => {
   afterEach(() => {
     vi.unstubAllEnvs();
+  });
+
+  it("a token from a rotated-out key says which key id made it", async () => {
+    const gone = createTempID({ secret: "rotated-out-secret-0123456789abcdef0123" });
+    const text = String(await gone.new("1h"));
+    const err = await createTempID({ secret: SECRET }).fromString(text).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: "ERR_TEMPID_TAMPERED" });
+    expect((err as Error).message).toMatch(/key id \d+, which none of this instance's secrets has/);
   });
 
   it("rotation: the first secret mints, all verify, each verify costs one key", async () => {
@@ -515,7 +530,7 @@ describe("found by the breaker (kept as regressions)", () => {
 
   it("payload errors name no key and no value; arrays with extra properties and symbol keys are refused", async () => {
     const t = createTempID({ secret: SECRET });
-    const err = await t.new("1h", { payload: { "alice@example.com": undefined } as never }).catch((e: Error) => e);
+    const err = await t.new("1h", { payload: { "alice@example.com": () => "x" } as never }).catch((e: Error) => e);
     expect(err).toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
     expect((err as Error).message).not.toContain("alice");
     await expect(t.new("1h", { payload: Object.assign([1], { x: 2 }) as never })).rejects.toMatchObject({ code: "ERR_TEMPID_PAYLOAD" });
@@ -554,9 +569,9 @@ describe("typed payloads with a Standard Schema (zod 4)", () => {
     const back = await t.verify(String(tid), { schema: Reset });
     const userId: number | undefined = back?.payload?.userId;
     expect(userId).toBe(1);
-    await expect(t.new("15m", { payload: { userId: "x", email: "nope" } as never, schema: Reset })).rejects.toMatchObject({
-      code: "ERR_TEMPID_SCHEMA",
-    });
+    const bad = await t.new("15m", { payload: { userId: "x", email: "a@example.com" } as never, schema: Reset }).catch((e: Error) => e);
+    expect(bad).toMatchObject({ code: "ERR_TEMPID_SCHEMA" });
+    expect((bad as Error).message).toMatch(/^payload does not match the schema \(1 issue\): userId: /);
     const other = await t.new("15m", { payload: { userId: 1 } });
     expect(await t.verify(String(other), { schema: Reset })).toBeNull();
     await expect(t.fromString(String(other), { schema: Reset })).rejects.toMatchObject({ code: "ERR_TEMPID_SCHEMA" });
