@@ -9,11 +9,12 @@ import { redisStore } from "@tempid/core/redis";
 import { postgresStore } from "@tempid/core/postgres";
 import { mysqlStore } from "@tempid/core/mysql";
 
-async function load<T>(name: string): Promise<T> {
+async function load<T>(specifier: string): Promise<T> {
   try {
-    return (await import(name)) as T;
+    return (await import(specifier)) as T;
   } catch (err) {
-    throw new TempIDConfigError(`this store needs the "${name}" package: npm install ${name}`, { cause: err });
+    const pkg = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
+    throw new TempIDConfigError(`this store needs the "${pkg}" package: npm install ${pkg}`, { cause: err });
   }
 }
 

@@ -28,6 +28,7 @@ usage:
   tempid verify <token> [--purpose P] [--bind B] [--accept v3,v2] [--check-uses --store URL]
   tempid use <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
   tempid uses <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
+  tempid revoke <token> --store URL [--purpose P] [--bind B]   no later use is granted
   tempid inspect <token>          what anyone can read without the secret (not verified)
   tempid secret                   a new random secret for TEMPID_SECRET
   tempid demo                     a walk through every feature, run for real
@@ -37,7 +38,8 @@ usage:
   --store     sqlite:./tempid.db | redis://host:6379 | postgres://… | mysql://…
   --json      print JSON instead of text
 
-The secret comes from TEMPID_SECRET. Exit codes: 0 valid/granted, 1 refused, 2 usage or store error.`;
+The secret comes from TEMPID_SECRET (required: --insecure allows the public fallback, for trying out only).
+Exit codes: 0 valid/granted, 1 refused, 2 usage or store error.`;
 
 class UsageError extends Error {}
 
@@ -50,6 +52,7 @@ const OPTIONS = {
   accept: { type: "string" },
   store: { type: "string" },
   "check-uses": { type: "boolean" },
+  insecure: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -99,7 +102,8 @@ function detectFormat(token: string): Format | undefined {
 function instance(values: Values, store?: UseStore, format?: Format, token?: string): TempIDInstance {
   const detected = token === undefined ? undefined : detectFormat(token);
   const accept = parseAccept(values.accept) ?? (detected ? [detected] : undefined);
-  const options: TempIDOptions = { store, format: format ?? accept?.[0] };
+  // A command line must not mint or accept tokens with the public fallback secret by accident.
+  const options: TempIDOptions = { store, format: format ?? accept?.[0], strict: !values.insecure };
   if (accept !== undefined) options.accept = accept;
   return createTempID(options);
 }
@@ -204,13 +208,25 @@ async function run(argv: string[]): Promise<number> {
       }
     }
     case "use":
-    case "uses": {
+    case "uses":
+    case "revoke": {
       const token = tokenArg(positionals, command);
       const store = await openStoreFlag(values.store, command);
       try {
         const t = instance(values, store, undefined, token);
         const tid = await readToken(t, token, context);
         if (tid instanceof TempIDError) return refused(values.json, `invalid token (${tid.code}): ${tid.message}`);
+        if (command === "revoke") {
+          if (tid.expired()) {
+            if (values.json) out(JSON.stringify({ ok: true, id: tid.id, revoked: false, expired: true }));
+            else out(`token ${tid.id} has expired already: nothing to revoke`);
+            return 0;
+          }
+          await tid.revoke();
+          if (values.json) out(JSON.stringify({ ok: true, id: tid.id, revoked: true }));
+          else out(`revoked ${tid.id}: no later use is granted`);
+          return 0;
+        }
         if (command === "uses") {
           const uses = await tid.usesInfo();
           if (values.json) out(JSON.stringify({ id: tid.id, expired: tid.expired(), ...uses }));
@@ -299,6 +315,22 @@ async function demo(): Promise<void> {
   out(`> await limited.usesInfo()\n${JSON.stringify(await limited.usesInfo())}`);
   out(`> await TempID.verify(String(limited), { checkUses: true })\n${await t.verify(String(limited), { checkUses: true })}`);
 
+  step("revoke: no later use, on every server sharing the store");
+  const invite = await t.new("7d", { maxUses: 50 });
+  out(`> invite = await TempID.new("7d", { maxUses: 50 }); await invite.use()\n${await invite.use()}`);
+  await invite.revoke();
+  out(`> await invite.revoke(); await invite.use()\n${await invite.use()}`);
+  out(`> await invite.usesInfo()\n${JSON.stringify(await invite.usesInfo())}`);
+
+  step("purpose and bind: a reset link only resets, and dies with the password it was made for");
+  const user = { id: 42, passwordHash: "$argon2id$…old" };
+  const reset = await t.new("15m", { payload: { userId: user.id }, purpose: "password-reset", bind: user.passwordHash });
+  out(`> reset = await TempID.new("15m", { payload: { userId: 42 }, purpose: "password-reset", bind: user.passwordHash })`);
+  out(`> await TempID.verify(reset, { purpose: "password-reset", bind: user.passwordHash })\n${describe(await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash }))}`);
+  out(`> await TempID.verify(reset, { purpose: "email-verify", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "email-verify", bind: user.passwordHash })}`);
+  user.passwordHash = "$argon2id$…new";
+  out(`> user.passwordHash = "…new"; await TempID.verify(reset, { purpose: "password-reset", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash })}`);
+
   step("onExpire: a callback when a token is seen expired");
   const reminder = await t.new("1s");
   reminder.onExpire(() => out("This token just expired!"));
@@ -306,6 +338,9 @@ async function demo(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, reminder.expiresAt.getTime() - Date.now()) + 50));
   out("> reminder.valid()   // after it expired");
   out(String(reminder.valid()));
+  out(`> reminder.expired(), reminder.remaining()\n${reminder.expired()} ${reminder.remaining()}`);
+  out(`> await TempID.verify(String(reminder))\n${await t.verify(String(reminder))}`);
+  out(`> await TempID.fromString(String(reminder))   // the strict parse returns expired tokens too\n${describe(await t.fromString(String(reminder)))}`);
 }
 
 function describe(tid: TempID<unknown> | null): string {

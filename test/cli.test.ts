@@ -172,6 +172,30 @@ describe("tempid CLI", () => {
     expect(r.code).toBe(0);
   });
 
+  it("revoke: later uses are refused; an unlimited token cannot be revoked", async () => {
+    const store = `sqlite:${join(dir, "revoke.db")}`;
+    const token = (await tempid(["new", "1h", "--max-uses", "5"])).stdout.trim();
+    expect((await tempid(["use", token, "--store", store])).code).toBe(0);
+    const revoked = await tempid(["revoke", token, "--store", store, "--json"]);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ ok: true, revoked: true });
+    expect((await tempid(["use", token, "--store", store])).code).toBe(1);
+    expect((await tempid(["verify", token, "--check-uses", "--store", store])).code).toBe(1);
+    const unlimited = (await tempid(["new", "1h"])).stdout.trim();
+    const r = await tempid(["revoke", unlimited, "--store", store]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("ERR_TEMPID_UNSUPPORTED");
+  });
+
+  it("without TEMPID_SECRET the CLI refuses, unless --insecure asks for the public fallback", async () => {
+    const refused = await tempid(["new", "15m"], { TEMPID_SECRET: "" });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("no secret");
+    const insecure = await tempid(["new", "15m", "--insecure"], { TEMPID_SECRET: "" });
+    expect(insecure.code).toBe(0);
+    expect(insecure.stdout).toMatch(/^TEMP-V3\./);
+  });
+
   it("refuses to run without a secret in production", async () => {
     const r = await tempid(["new", "15m"], { TEMPID_SECRET: "", NODE_ENV: "production" });
     expect(r.code).toBe(2);
@@ -188,6 +212,9 @@ describe("tempid CLI", () => {
       '{"userId":42,"email":"demo@example.com"}',
       '{"total":2,"used":2,"left":0}',
       "This token just expired!\nfalse",
+      "> await invite.revoke(); await invite.use()\nfalse",
+      'await TempID.verify(reset, { purpose: "email-verify", bind: user.passwordHash })\nnull',
+      "the strict parse returns expired tokens too\nTempID('TEMP-V3.",
     ]) {
       expect(r.stdout).toContain(expected);
     }
