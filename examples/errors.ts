@@ -1,6 +1,6 @@
 import { createTempID, TempIDError } from "@tempid/core";
 
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET });
+const tempid = createTempID();
 
 const token = String(await tempid.new("5m"));
 const altered = token.slice(0, 20) + (token[20] === "A" ? "B" : "A") + token.slice(21); // one character changed

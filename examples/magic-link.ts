@@ -1,7 +1,7 @@
 import { createTempID } from "@tempid/core";
 
 // One instance per app, with its own secret (from TEMPID_SECRET here) and store.
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET });
+const tempid = createTempID();
 
 // A magic login link: works once, for 10 minutes, and only as a login link.
 export async function sendMagicLink(email: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { createTempID } from "@tempid/core";
 import { z } from "zod";
 
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET });
+const tempid = createTempID();
 
 // Any Standard Schema (zod 4, valibot, arktype…) checks the payload when minting and when verifying,
 // and types tid.payload.

@@ -2,7 +2,7 @@
 import { createTempID } from "@tempid/core";
 
 // The secret comes from the environment (Bun loads .env files into process.env too).
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, strict: true });
+const tempid = createTempID({ strict: true });
 
 export default {
   port: 3000,

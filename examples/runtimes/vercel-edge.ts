@@ -4,7 +4,7 @@ import { createTempID } from "@tempid/core";
 export const config = { runtime: "edge" };
 
 // strict: a deployment without TEMPID_SECRET fails loudly instead of using the insecure fallback.
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, strict: true });
+const tempid = createTempID({ strict: true });
 
 export default async function handler(request: Request): Promise<Response> {
   const url = new URL(request.url);

@@ -4,7 +4,7 @@ import { mongoStore } from "@tempid/core/mongodb";
 
 // Database "tempid", collection "uses" by default (the Python package's); a Db or a Collection works too.
 const client = new MongoClient(process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017", { serverSelectionTimeoutMS: 3000 });
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: mongoStore(client) });
+const tempid = createTempID({ store: mongoStore(client) });
 
 try {
   const tid = await tempid.new("15m", { maxUses: 1 });

@@ -5,7 +5,7 @@ import { postgresStore } from "@tempid/core/postgres";
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test" });
 // The table tempid_uses is created on first use (or by `await store.migrate()` at deploy time).
 const store = postgresStore(pool);
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store });
+const tempid = createTempID({ store });
 
 const invite = await tempid.new("7d", { maxUses: 5 });
 console.log(await invite.use()); // true: counted in PostgreSQL, shared by every server

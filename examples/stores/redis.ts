@@ -4,7 +4,7 @@ import { redisStore } from "@tempid/core/redis";
 
 // node-redis (v4/v5). Counters are keys tempid:<key> that Redis deletes at the token's expiry.
 const redis = await createClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }).connect();
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: redisStore(redis) });
+const tempid = createTempID({ store: redisStore(redis) });
 
 const tid = await tempid.new("15m", { maxUses: 2 });
 console.log(await tid.use()); // true

@@ -6,7 +6,7 @@ import { neonStore } from "@tempid/core/neon";
 export const runtime = "edge";
 
 const sql = neon(process.env.DATABASE_URL!);
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: neonStore(sql) });
+const tempid = createTempID({ store: neonStore(sql) });
 
 export async function GET(request: Request): Promise<Response> {
   const tid = await tempid.verify(new URL(request.url).searchParams.get("token") ?? "");

@@ -6,7 +6,7 @@ import { planetscaleStore } from "@tempid/core/planetscale";
 export const runtime = "edge";
 
 const conn = connect({ url: process.env.DATABASE_URL });
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: planetscaleStore(conn) });
+const tempid = createTempID({ store: planetscaleStore(conn) });
 
 export async function GET(request: Request): Promise<Response> {
   const tid = await tempid.verify(new URL(request.url).searchParams.get("token") ?? "");

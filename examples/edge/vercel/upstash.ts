@@ -7,7 +7,7 @@ export const runtime = "edge";
 
 // Reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; no client retries (see the consistency notes).
 const redis = Redis.fromEnv({ retry: { retries: 0 } });
-const tempid = createTempID({ secret: process.env.TEMPID_SECRET, store: upstashStore(redis) });
+const tempid = createTempID({ store: upstashStore(redis) });
 
 export async function GET(request: Request): Promise<Response> {
   const tid = await tempid.verify(new URL(request.url).searchParams.get("token") ?? "");
