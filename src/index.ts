@@ -1,5 +1,5 @@
 export { TempID, createTempID, configure } from "./tempid.js";
-export type { TempIDInstance, NewOptions, VerifyOptions, FromStringOptions, UsesInfo } from "./tempid.js";
+export type { TempIDInstance, NewOptions, VerifyOptions, FromStringOptions, UsesInfo, Validated, JsonOnly } from "./tempid.js";
 export type { TempIDOptions, Format } from "./config.js";
 export type { Bind } from "./codec.js";
 export type { Duration } from "./duration.js";

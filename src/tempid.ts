@@ -50,6 +50,9 @@ export type JsonOnly<P> = [NonNullable<P>] extends [JsonValue]
     ? unknown
     : { payload: JsonCompatible<P> };
 
+/** A token whose payload a schema checked: the payload is the schema's output (never an unchecked null). */
+export type Validated<S extends StandardSchemaV1> = TempID<InferOutput<S>> & { readonly payload: InferOutput<S> };
+
 export type FromStringOptions = Omit<VerifyOptions, "checkUses">;
 
 /** `usesInfo()`: `total`, `used`, `left` are all null for a token without a use limit. */
@@ -61,11 +64,11 @@ export interface UsesInfo {
 
 /** An instance: its own secret(s), store, clock and options. `createTempID()` makes one. */
 export interface TempIDInstance {
-  "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
   "new"<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
-  verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
+  verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<Validated<S> | null>;
   verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
-  fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<Validated<S>>;
   fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
   /** The store `use()` counts in. */
   readonly store: UseStore;
@@ -113,21 +116,21 @@ export class TempID<P = unknown> {
   }
 
   /** Creates a token on the default instance. */
-  static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
   static new<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
   static async new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
     return (defaultInstance() as unknown as { "new"(d: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
   }
 
   /** Checks a token on the default instance: the token, or null for anything wrong with it. Never throws for a bad token. */
-  static verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<TempID<InferOutput<S>> | null>;
+  static verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<Validated<S> | null>;
   static verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
   static async verify(token: string, options?: VerifyOptions): Promise<TempID<unknown> | null> {
     return defaultInstance().verify(token, options);
   }
 
   /** Parses a token on the default instance, throwing a typed error when it is not genuine. Returns expired tokens too. */
-  static fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<TempID<InferOutput<S>>>;
+  static fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<Validated<S>>;
   static fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
   static async fromString(token: string, options?: FromStringOptions): Promise<TempID<unknown>> {
     return defaultInstance().fromString(token, options);

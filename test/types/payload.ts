@@ -1,5 +1,8 @@
-/** `TempID<P>`: the payload type follows the schema (input for new, output for verify), or the type argument. */
-import { createTempID, type JsonValue, TempID } from "@tempid/core";
+/**
+ * `TempID<P>`: the payload type follows the schema (input for new, output for verify, and never an unchecked
+ * null: `Validated<S>`), or the type argument.
+ */
+import { createTempID, type JsonValue, TempID, type Validated } from "@tempid/core";
 import { z } from "zod";
 import { type Equal, expectType } from "./assert.js";
 
@@ -9,8 +12,9 @@ const User = z.object({ userId: z.number(), role: z.enum(["admin", "member"]) })
 
 export async function withSchema(text: string) {
   const tid = await tempid.new("15m", { payload: { userId: 1, role: "admin" }, schema: User });
-  expectType<Equal<typeof tid, TempID<{ userId: number; role: "admin" | "member" }>>>(true);
-  expectType<Equal<typeof tid.payload, { userId: number; role: "admin" | "member" } | null>>(true);
+  expectType<Equal<typeof tid, Validated<typeof User>>>(true);
+  expectType<Equal<typeof tid.payload, { userId: number; role: "admin" | "member" }>>(true);
+  const asToken: TempID<{ userId: number; role: "admin" | "member" }> = tid;
 
   // @ts-expect-error the payload must match the schema's input
   await tempid.new("15m", { payload: { userId: "1", role: "admin" }, schema: User });
@@ -18,9 +22,10 @@ export async function withSchema(text: string) {
   await tempid.new("15m", { payload: { userId: 1, role: "owner" }, schema: User });
 
   const checked = await tempid.verify(text, { schema: User });
-  expectType<Equal<typeof checked, TempID<{ userId: number; role: "admin" | "member" }> | null>>(true);
+  expectType<Equal<typeof checked, Validated<typeof User> | null>>(true);
   const parsed = await tempid.fromString(text, { schema: User, purpose: "login" });
-  expectType<Equal<typeof parsed.payload, { userId: number; role: "admin" | "member" } | null>>(true);
+  expectType<Equal<typeof parsed.payload, { userId: number; role: "admin" | "member" }>>(true);
+  return asToken;
 }
 
 /** A transforming schema: new takes its input type, verify gives its output type. */
@@ -28,9 +33,9 @@ const Stamped = z.object({ at: z.string().transform((s) => new Date(s)) });
 
 export async function withTransform(text: string) {
   const tid = await tempid.new("1h", { payload: { at: "2030-01-01T00:00:00Z" }, schema: Stamped });
-  expectType<Equal<typeof tid.payload, { at: Date } | null>>(true);
+  expectType<Equal<typeof tid.payload, { at: Date }>>(true);
   const back = await tempid.verify(text, { schema: Stamped });
-  expectType<Equal<NonNullable<typeof back>["payload"], { at: Date } | null>>(true);
+  expectType<Equal<NonNullable<typeof back>["payload"], { at: Date }>>(true);
 }
 
 export async function withoutSchema(text: string) {
@@ -51,7 +56,7 @@ export async function withoutSchema(text: string) {
   expectType<Equal<typeof typed, TempID<{ userId: number }> | null>>(true);
 
   const statics = await TempID.new("5m", { payload: { n: 1 }, schema: z.object({ n: z.number().int() }) });
-  expectType<Equal<typeof statics.payload, { n: number } | null>>(true);
+  expectType<Equal<typeof statics.payload, { n: number }>>(true);
 }
 
 export async function members(tid: TempID<{ userId: number }>) {
