@@ -142,6 +142,23 @@ export class UseTableSql {
     }
   }
 
+  /**
+   * MySQL only: counts AUTO_INCREMENT columns of the table. The MySQL consume reads a grant from the insert id
+   * (see the statement), which such a column would fill: a table with one cannot be used.
+   */
+  autoIncrementColumns(): SqlStatement | undefined {
+    if (this.dialect !== "mysql") return undefined;
+    return bind(
+      compile(
+        "mysql",
+        `SELECT COUNT(*) AS n FROM information_schema.columns
+         WHERE table_schema = DATABASE() AND table_name = {table} AND extra LIKE '%auto_increment%'`,
+      ),
+      { table: this.table },
+      true,
+    );
+  }
+
   /** Spends one use. SQLite/PostgreSQL: granted when it returns a row. MySQL: see `mysqlGranted`. */
   consume(key: string, limit: number, expiresAtSec: number, nowSec: number): SqlStatement {
     return bind(this.#consume, { key, limit, exp: expiresAtSec, now: nowSec }, this.dialect !== "mysql");

@@ -147,5 +147,14 @@ export class SqlUseStore implements UseStore {
         if (!this.#runner.alreadyExists(err)) throw err;
       }
     }
+    const check = this.#sql.autoIncrementColumns();
+    if (check !== undefined) {
+      const { rows } = await this.#runner.run(check);
+      if (Number(rows[0]?.["n"] ?? 0) > 0) {
+        throw new TempIDConfigError(
+          `table ${this.#sql.table} has an AUTO_INCREMENT column: the MySQL store reads a grant from the insert id, which that column fills. Use the layout migrate() creates (token_id primary key, no surrogate id).`,
+        );
+      }
+    }
   }
 }

@@ -42,5 +42,13 @@ export interface UseStore {
  */
 export const REVOKED_COUNT = 2147483647;
 
+/**
+ * How long past the last moment a token is accepted (its expiry plus the instance's clock tolerance) its
+ * counter is kept: the expiry `use()` and `revoke()` hand to a store. Servers whose clocks differ, or
+ * instances whose tolerances differ, by less than this never see a spent token's counter vanish (and restart
+ * at zero) while one of them still accepts the token.
+ */
+export const COUNTER_GRACE_SECONDS = 600;
+
 /** The highest limit passed to a store (tokens may say more; a store counts at most this many uses). */
 export const MAX_STORE_LIMIT = REVOKED_COUNT - 1;

@@ -12,7 +12,7 @@ import {
 } from "./errors.js";
 import type { JsonCompatible, JsonValue } from "./payload.js";
 import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
-import { MAX_STORE_LIMIT, REVOKED_COUNT, type UseStore } from "./store.js";
+import { COUNTER_GRACE_SECONDS, MAX_STORE_LIMIT, REVOKED_COUNT, type UseStore } from "./store.js";
 
 /** What a token needs from the instance that made or read it. */
 interface TokenContext {
@@ -233,9 +233,9 @@ export class TempID<P = unknown> {
     return count >= REVOKED_COUNT ? Number.POSITIVE_INFINITY : count;
   }
 
-  /** The counter lives as long as the token is accepted: its expiry plus the clock tolerance. */
+  /** The counter outlives the token: its expiry, plus the clock tolerance, plus a grace for clock skew. */
   #storeExpiry(): number {
-    return this.#expiresAtSec + Math.ceil(this.#config.toleranceMs / 1000);
+    return this.#expiresAtSec + Math.ceil(this.#config.toleranceMs / 1000) + COUNTER_GRACE_SECONDS;
   }
 
   #storeLimit(): number {

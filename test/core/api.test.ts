@@ -488,6 +488,21 @@ describe("found by the breaker (kept as regressions)", () => {
     expect(await tid.use()).toBe(false);
   });
 
+  it("a spent token stays spent for an instance with a larger tolerance, or a clock behind (store breaker)", async () => {
+    const clock = fakeClock();
+    const behind = { now: () => clock.now() - 30_000 };
+    const store = new MemoryStore();
+    const strict = createTempID({ secret: SECRET, store, clock: clock.now });
+    const lenient = createTempID({ secret: SECRET, store, clock: clock.now, clockTolerance: "60s" });
+    const slow = createTempID({ secret: SECRET, store, clock: behind.now });
+    const tid = await strict.new("10s", { maxUses: 1 });
+    expect(await tid.use()).toBe(true);
+    clock.advance(12_000);
+    await store.purgeExpired(clock.now()); // what a sweep or a SQL purge would do by now
+    expect(await (await lenient.verify(String(tid)))!.use()).toBe(false);
+    expect(await (await slow.verify(String(tid)))!.use()).toBe(false);
+  });
+
   it("the TempID statics reject (never throw synchronously) when the default instance cannot be made", async () => {
     // No TempID static has run yet in this file, so the default instance is made now, from this environment.
     vi.stubEnv("TEMPID_SECRET", "short");

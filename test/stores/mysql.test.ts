@@ -56,6 +56,19 @@ describe.skipIf(!status.available)("mysql store: both affected-row modes, migrat
     expect(await store.consume("ABC", 1, exp, Date.now())).toBe(true);
   });
 
+  it("refuses a table with an AUTO_INCREMENT column (its insert id would hide first uses) — store breaker", async () => {
+    const t = table();
+    await pool.query(
+      `CREATE TABLE \`${t}\` (id INT AUTO_INCREMENT PRIMARY KEY, token_id VARCHAR(255) NOT NULL UNIQUE, count INT NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL DEFAULT 0)`,
+    );
+    await expect(mysqlStore(pool, { table: t }).migrate()).rejects.toThrow(/AUTO_INCREMENT/);
+    const err = await mysqlStore(pool, { table: t }).consume("x", 1, exp, Date.now()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TempIDStoreError);
+    expect(String((err as Error).message)).toMatch(/AUTO_INCREMENT/);
+    const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
   it("adds the purge index to a table the Python package created", async () => {
     const t = table();
     await pool.query(`CREATE TABLE \`${t}\` (token_id VARCHAR(64) PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL DEFAULT 0)`);
