@@ -1,7 +1,7 @@
 import { type Duration, parseTolerance } from "./duration.js";
 import { readEnv } from "./env.js";
 import { TempIDArgumentError, TempIDConfigError } from "./errors.js";
-import { Keyring, type Secret, secretBytes } from "./keys.js";
+import { Keyring, type Secret, secretId } from "./keys.js";
 import { MemoryStore } from "./memory-store.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT } from "./payload.js";
 import type { UseStore } from "./store.js";
@@ -89,7 +89,7 @@ function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Sec
     });
     const seen = new Map<string, number>();
     copies.forEach((s, i) => {
-      const id = Array.from(secretBytes(s)).join(",");
+      const id = secretId(s);
       const first = seen.get(id);
       if (first !== undefined) throw new TempIDConfigError(`secrets #${first + 1} and #${i + 1} are the same secret`);
       seen.set(id, i);

@@ -59,6 +59,17 @@ async function sigText(engine: Engine, key: V2Key, signed: string): Promise<stri
   return dashed(base32Rfc4648.encode(mac.subarray(0, SIG_BYTES)));
 }
 
+/** Reads a header part: version 2, then expiry and (in 11-byte headers) max uses. Not authenticated by itself. */
+export function decodeV2Header(part: string): { expiresAt: number; maxUses: number } {
+  const header = undashed(part);
+  if (header === undefined || (header.length !== 10 && header.length !== 11) || header[0] !== 0x02) {
+    throw new TempIDFormatError("Invalid V2 token format: bad header");
+  }
+  let expiresAt = 0;
+  for (let i = 1; i <= 5; i++) expiresAt = expiresAt * 256 + header[i]!;
+  return { expiresAt, maxUses: header.length === 11 ? header[10]! : 0 };
+}
+
 export interface V2Opened {
   text: string;
   sig: string;
@@ -84,16 +95,10 @@ export async function openV2(engine: Engine, input: string, keys: readonly V2Key
     }
   }
   if (matched === undefined) return undefined;
-  const header = undashed(parts[1]!);
-  if (header === undefined || (header.length !== 10 && header.length !== 11) || header[0] !== 0x02) {
-    throw new TempIDFormatError("Invalid V2 token format: bad header");
-  }
-  let expiresAt = 0;
-  for (let i = 1; i <= 5; i++) expiresAt = expiresAt * 256 + header[i]!;
+  const { expiresAt, maxUses } = decodeV2Header(parts[1]!);
   if (expiresAt < V2_MIN_EXPIRY || expiresAt > V2_MAX_EXPIRY) {
     throw new TempIDFormatError("Invalid V2 token format: expiry outside 2020..2100");
   }
-  const maxUses = header.length === 11 ? header[10]! : 0;
   let sealed: V2Opened["sealed"];
   if (parts.length === 4) {
     const bytes = undashed(parts[2]!);

@@ -1,6 +1,5 @@
-import { base32Rfc4648 } from "./base32.js";
 import { FLAG_PAYLOAD, decodeHeader, decodeText, uuidText, V3_PREFIX } from "./format-v3.js";
-import { splitV2, V2_PREFIX } from "./format-v2.js";
+import { decodeV2Header, splitV2, V2_PREFIX } from "./format-v2.js";
 import { TempIDFormatError } from "./errors.js";
 import type { Format } from "./config.js";
 
@@ -38,16 +37,11 @@ export function inspectToken(text: string): TokenInfo {
   }
   if (head === V2_PREFIX) {
     const { sig, parts } = splitV2(text);
-    const header = base32Rfc4648.decode(parts[1]!.replaceAll("-", ""));
-    if (header === undefined || (header.length !== 10 && header.length !== 11) || header[0] !== 2) {
-      throw new TempIDFormatError("Invalid V2 token format: bad header");
-    }
-    let expiresAt = 0;
-    for (let i = 1; i <= 5; i++) expiresAt = expiresAt * 256 + header[i]!;
+    const { expiresAt, maxUses } = decodeV2Header(parts[1]!);
     return {
       format: "v2",
       expiresAt: new Date(expiresAt * 1000),
-      maxUses: header.length === 11 ? header[10]! : 0,
+      maxUses,
       id: sig,
       hasPayload: parts.length === 4,
       keyId: null,

@@ -9,6 +9,11 @@ export const MIN_V3_SECRET_BYTES = 32;
 
 const encoder = new TextEncoder();
 
+/** Equal for two secrets exactly when they derive the same keys (the same bytes, as text or as bytes). */
+export function secretId(secret: Secret): string {
+  return Array.from(secretBytes(secret)).join(",");
+}
+
 export function secretBytes(secret: Secret): Uint8Array<ArrayBuffer> {
   return typeof secret === "string" ? encoder.encode(secret) : new Uint8Array(secret);
 }
@@ -38,7 +43,7 @@ const derived = new Map<string, Promise<V3Key> | Promise<V2Key>>();
 const DERIVED_CACHE_SIZE = 32;
 
 function cached<K extends V3Key | V2Key>(kind: string, secret: Secret, derive: () => Promise<K>): Promise<K> {
-  const id = kind + (typeof secret === "string" ? "s" + secret : "b" + Array.from(secret).join(","));
+  const id = kind + secretId(secret);
   let hit = derived.get(id) as Promise<K> | undefined;
   if (hit === undefined) {
     if (derived.size >= DERIVED_CACHE_SIZE) derived.delete(derived.keys().next().value!);
