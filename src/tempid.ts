@@ -243,9 +243,7 @@ export class TempID<P = unknown> {
   }
 
   #now(): number {
-    const now = this.#config.clock();
-    if (!Number.isFinite(now)) throw new TempIDConfigError("clock() must return milliseconds since the epoch");
-    return now;
+    return readClock(this.#config.clock);
   }
 
   #isLive(): boolean {
@@ -313,10 +311,7 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
     async new(expiresIn: Duration, opts: NewOptions<unknown> | null = {}): Promise<TempID<unknown>> {
       const options = checkOptions(opts);
       const seconds = parseDuration(expiresIn);
-      const now = config.clock();
-      if (!Number.isFinite(now) || now < 0 || now > MAX_CLOCK_MS) {
-        throw new TempIDConfigError("clock() must return milliseconds since the epoch (a finite, non-negative number)");
-      }
+      const now = readClock(config.clock);
       if (options.schema !== undefined) {
         const checked = await validateWith(options.schema, options.payload ?? null);
         if (!checked.ok) throw new TempIDSchemaError(checked.issues);
@@ -351,6 +346,15 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
 
 /** Far beyond any real clock, and below what the 5-byte expiry field holds with 100 years added. */
 const MAX_CLOCK_MS = 2 ** 39 * 1000;
+
+/** Every reading of an instance's clock goes through here, so a broken clock fails the same way everywhere. */
+function readClock(clock: () => number): number {
+  const now = clock();
+  if (!Number.isFinite(now) || now < 0 || now > MAX_CLOCK_MS) {
+    throw new TempIDConfigError("clock() must return milliseconds since the epoch (a finite, non-negative number)");
+  }
+  return now;
+}
 
 /** Options objects: null reads as none; a schema must be a Standard Schema. */
 function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(options: O | null | undefined): O {
