@@ -97,7 +97,7 @@ export class Codec {
     if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${String(maxUses)}`);
     if (config.format === "v2") {
       if (ctx.purpose !== undefined || ctx.bind !== undefined) {
-        throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format (they need format v3)");
+        throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format");
       }
       if (maxUses > V2_MAX_USES) throw new TempIDArgumentError(`maxUses must be at most ${V2_MAX_USES} in the V2 format, got ${maxUses}`);
       if (expiresAt > V2_MAX_EXPIRY) throw new TempIDArgumentError("the V2 format cannot express an expiry after the year 2100");
@@ -105,7 +105,7 @@ export class Codec {
       let copy: unknown = null;
       if (hasPayload) {
         if (typeof payload !== "object" || Array.isArray(payload)) {
-          throw new TempIDArgumentError("a V2 payload must be a JSON object (the Python package reads nothing else)");
+          throw new TempIDArgumentError("a V2 payload must be a JSON object (as Python reads)");
         }
         const json = encodePayload(payload, config.maxPayloadBytes, true);
         copy = decodePayload(json);
@@ -169,7 +169,7 @@ export class Codec {
 
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
     if ((ctx.purpose as unknown) === null || (ctx.bind as unknown) === null) {
-      throw new TempIDArgumentError("purpose and bind are a string (or bytes, for bind) or left out, never null");
+      throw new TempIDArgumentError("purpose and bind must be left out (undefined), never null");
     }
     // The instance's purpose was checked when it was configured.
     if (ctx.purpose === undefined && ctx.bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
@@ -212,7 +212,7 @@ export class Codec {
 
   async #openV2(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {
     if (ctx.purpose !== undefined || ctx.bind !== undefined) {
-      throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format: a V2 token cannot satisfy them");
+      throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format");
     }
     const config = this.#config;
     const opened = await openV2(this.#engine, input, await config.keyring.v2());

@@ -100,13 +100,13 @@ function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Sec
   if (fromEnv !== undefined && fromEnv !== "") return { secrets: [fromEnv], insecure: false };
   if (strict || isProduction() || !hasProcessEnv()) {
     throw new TempIDConfigError(
-      "no secret: set TEMPID_SECRET or pass { secret } (the insecure fallback is refused in production, with strict: true, and on runtimes without a process environment such as Workers and browsers)",
+      "no secret: set TEMPID_SECRET or pass { secret } (no insecure fallback in production, with strict: true, or without a process environment: Workers, browsers)",
     );
   }
   if (!warned) {
     warned = true;
     console.warn(
-      "tempid: no secret configured (TEMPID_SECRET or { secret }); using an insecure fallback secret that anyone can read. Fine for local testing, never for production.",
+      "tempid: no secret (TEMPID_SECRET or { secret }): using a public fallback secret that anyone can read. For local testing only, never production.",
     );
   }
   return { secrets: [INSECURE_FALLBACK_SECRET], insecure: true };
@@ -146,7 +146,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   if (purpose !== undefined) {
     assertPurpose(purpose);
     if (format === "v2" || accept.has("v2")) {
-      throw new TempIDConfigError("purpose does not exist in the V2 format: drop it, or use format v3 without accepting v2");
+      throw new TempIDConfigError("purpose does not exist in the V2 format: drop it, or do not accept v2");
     }
   }
 

@@ -96,7 +96,7 @@ export class Keyring {
       if (n < MIN_V3_SECRET_BYTES) {
         throw new TempIDConfigError(
           `secret${secrets.length > 1 ? ` #${i + 1}` : ""} is ${n} bytes; the native format needs at least ${MIN_V3_SECRET_BYTES} ` +
-            `(generate one with \`npx tempid secret\`). Short secrets are only for verifying Python V2 tokens with { format: "v2", accept: ["v2"] }.`,
+            `(\`npx tempid secret\` makes one); shorter ones only for Python V2 tokens ({ format: "v2", accept: ["v2"] })`,
         );
       }
     });
@@ -110,7 +110,7 @@ export class Keyring {
         if (byKid.has(key.kid)) {
           // 1 chance in 65,536 per pair of distinct secrets; refusing is better than guessing.
           throw new TempIDConfigError(
-            `secrets #${[...byKid.keys()].indexOf(key.kid) + 1} and #${i + 1} have the same key id (the same secret twice, or a 1-in-65,536 clash): remove or replace one`,
+            `secrets #${[...byKid.keys()].indexOf(key.kid) + 1} and #${i + 1} have the same key id (one secret twice, or a 1-in-65,536 clash): drop one`,
           );
         }
         byKid.set(key.kid, key);

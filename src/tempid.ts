@@ -183,7 +183,7 @@ export class TempID<P = unknown> {
     } catch (err) {
       throw toStoreError(err, "use()");
     }
-    if (typeof granted !== "boolean") throw new TempIDStoreError("use() failed: the store answered something other than true or false");
+    if (typeof granted !== "boolean") throw new TempIDStoreError("use() failed: the store answered neither true nor false");
     return granted;
   }
 
@@ -203,7 +203,7 @@ export class TempID<P = unknown> {
   async revoke(): Promise<void> {
     if (this.maxUses === 0) {
       throw new TempIDUnsupportedError(
-        "a token without maxUses is never looked up in a store, so it cannot be revoked: mint revocable tokens with maxUses, or use bind",
+        "only tokens with maxUses can be revoked (others never touch a store): mint with maxUses, or use bind",
       );
     }
     if (!this.#isLive()) return;
@@ -228,7 +228,7 @@ export class TempID<P = unknown> {
       throw toStoreError(err, what);
     }
     if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-      throw new TempIDStoreError(`${what} failed: the store answered something other than a count`);
+      throw new TempIDStoreError(`${what} failed: the store answered no count`);
     }
     return count >= REVOKED_COUNT ? Number.POSITIVE_INFINITY : count;
   }
@@ -351,7 +351,7 @@ const MAX_CLOCK_MS = 2 ** 39 * 1000;
 function readClock(clock: () => number): number {
   const now = clock();
   if (!Number.isFinite(now) || now < 0 || now > MAX_CLOCK_MS) {
-    throw new TempIDConfigError("clock() must return milliseconds since the epoch (a finite, non-negative number)");
+    throw new TempIDConfigError("clock() must return milliseconds since the epoch");
   }
   return now;
 }
@@ -361,7 +361,7 @@ function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(optio
   if (options === null || options === undefined) return {} as O;
   if (typeof options !== "object") throw new TempIDArgumentError("options must be an object");
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
-    throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…): it has no ['~standard'].validate");
+    throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…)");
   }
   return options;
 }
