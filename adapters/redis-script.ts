@@ -9,19 +9,28 @@
 
 /**
  * KEYS[1] counter, ARGV[1] limit, ARGV[2] expiry in unix ms → 1 granted, 0 refused.
+ * INCR first, then compare: a grant is one Redis call inside the script (GET-then-INCR was two), which is
+ * what a use costs the server under load. A refusal undoes its INCR with DECR before the script returns;
+ * Redis runs a script atomically, so no reader (usesInfo, the Python package, another process) ever sees
+ * the count past the limit, and a refused use leaves the count as it was. (The refusal now writes the key
+ * and back, so it is replicated and, on a server out of memory, fails with an error instead of refusing:
+ * an error is never a grant.) With a limit below 1 (the adapters never send one) the key INCR created is
+ * deleted again, so no counter without an expiry is left behind.
  * A PEXPIREAT in the past deletes the key at once: the token has expired by the server's clock, so the
  * use is refused rather than counted on a key that no longer exists.
  */
-export const CONSUME_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return 0 end
-n = redis.call('INCR', KEYS[1])
+export const CONSUME_SCRIPT = `local n = redis.call('INCR', KEYS[1])
+if n > tonumber(ARGV[1]) then
+  if n == 1 then redis.call('DEL', KEYS[1]) else redis.call('DECR', KEYS[1]) end
+  return 0
+end
 if n == 1 then
   redis.call('PEXPIREAT', KEYS[1], ARGV[2])
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 end
 return 1`;
 
-export const CONSUME_SHA1 = "86cf605b82876da3439b0654528095bf5bbabafd";
+export const CONSUME_SHA1 = "55dd32b91f40a3e3306415cc0357bae9ba1dc728";
 
 /** KEYS[1] counter, ARGV[1] the revoked count, ARGV[2] expiry in unix ms. (SET … PXAT would need Redis 6.2.) */
 export const REVOKE_SCRIPT = `redis.call('SET', KEYS[1], ARGV[1])

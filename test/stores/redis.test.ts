@@ -2,12 +2,12 @@ import { createHash } from "node:crypto";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TempIDStoreError } from "@tempid/core";
+import { REVOKED_COUNT, TempIDStoreError } from "@tempid/core";
 import { redisStore } from "@tempid/core/redis";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1 } from "../../adapters/redis-script.js";
 import { describeStore } from "./conformance.js";
 import { ioredisHarness, nodeRedisHarness } from "../support/store-harnesses.js";
-import { detectService, servicesRequired } from "../support/services.js";
+import { detectService, serviceUrls, servicesRequired } from "../support/services.js";
 import { PrivateRedis } from "../support/redis-server.js";
 
 const status = await detectService("redis");
@@ -21,6 +21,54 @@ describe("redis scripts", () => {
   });
   it("default to the Python package's key prefix", () => {
     expect(DEFAULT_PREFIX).toBe("tempid:");
+  });
+});
+
+// The consume script increments first and undoes a refused increment inside the script: a refusal must
+// leave the counter exactly as it was (value and expiry), for this store's readers and for Python's.
+describe.skipIf(!status.available)("redis consume script: a refusal leaves the counter as it was", () => {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const prefix = `tempid-script-${process.pid}-${Date.now()}:`;
+  let client: Redis;
+  beforeAll(() => {
+    client = new Redis(serviceUrls.redis);
+  });
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  it("refused at the limit: count and expiry unchanged, then still refused", async () => {
+    const store = redisStore(client, { prefix });
+    expect(await store.consume("lim", 2, exp, Date.now())).toBe(true);
+    expect(await store.consume("lim", 2, exp, Date.now())).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(await store.consume("lim", 2, exp, Date.now())).toBe(false);
+      expect(await client.get(`${prefix}lim`)).toBe("2");
+      expect(Number(await client.call("PEXPIRETIME", `${prefix}lim`))).toBe(exp * 1000);
+    }
+    expect(await store.used("lim", Date.now())).toBe(2);
+  });
+
+  it("a revoked counter stays at the revoked count through refused uses", async () => {
+    const store = redisStore(client, { prefix });
+    await store.revoke("rev", exp, Date.now());
+    expect(await store.consume("rev", 5, exp, Date.now())).toBe(false);
+    expect(await client.get(`${prefix}rev`)).toBe(String(REVOKED_COUNT));
+  });
+
+  it("concurrent uses past the limit: exactly `limit` granted, the count ends at the limit", async () => {
+    const store = redisStore(client, { prefix });
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.consume("race", 7, exp, Date.now())));
+    expect(results.filter(Boolean).length).toBe(7);
+    expect(await client.get(`${prefix}race`)).toBe("7");
+  });
+
+  it("the script itself, given a limit below 1, leaves no key behind (no counter without an expiry)", async () => {
+    const key = `${prefix}zero`;
+    expect(await client.eval(CONSUME_SCRIPT, 1, key, "0", String(exp * 1000))).toBe(0);
+    expect(await client.exists(key)).toBe(0);
   });
 });
 
