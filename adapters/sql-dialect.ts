@@ -56,6 +56,7 @@ export class UseTableSql {
   readonly table: string;
   readonly #quoted: string;
   readonly #consume: Compiled;
+  readonly #consumeLive: Compiled | undefined;
   readonly #used: Compiled;
   readonly #revoke: Compiled;
   readonly #purgeText: string;
@@ -86,6 +87,7 @@ export class UseTableSql {
          ON DUPLICATE KEY UPDATE count = VALUES(count), expires_at = VALUES(expires_at)`,
       );
       this.#purgeText = `DELETE FROM ${t} WHERE expires_at <= {now} LIMIT {batch}`;
+      this.#consumeLive = undefined;
     } else {
       // One statement: insert the first use, or bump a live row below the limit, or restart an expired
       // row; a refused use updates nothing and returns no row.
@@ -98,6 +100,21 @@ export class UseTableSql {
          WHERE u.expires_at <= {now:bigint} OR u.count < {limit:integer}
          RETURNING count`,
       );
+      // SQLite only: the common case (a first use, or a live row below the limit) without assigning
+      // expires_at. SQLite rewrites the expires_at index entry of every row an UPDATE assigns that column,
+      // even to the value it already holds; that was ~40% of a use (12 of 30 µs, measured). PostgreSQL
+      // compares the values (a HOT update) and pays a round trip per statement, so it keeps the one
+      // statement. When this grants nothing (expired row, or at the limit), `consume` decides.
+      this.#consumeLive =
+        dialect === "sqlite"
+          ? compile(
+              dialect,
+              `INSERT INTO ${t} AS u (token_id, count, expires_at) VALUES ({key}, 1, {exp})
+               ON CONFLICT (token_id) DO UPDATE SET count = u.count + 1
+               WHERE u.expires_at > {now} AND u.count < {limit}
+               RETURNING count`,
+            )
+          : undefined;
       this.#revoke = compile(
         dialect,
         `INSERT INTO ${t} AS u (token_id, count, expires_at) VALUES ({key:text}, ${REVOKED_COUNT}, {exp:bigint})
@@ -162,6 +179,17 @@ export class UseTableSql {
   /** Spends one use. SQLite/PostgreSQL: granted when it returns a row. MySQL: see `mysqlGranted`. */
   consume(key: string, limit: number, expiresAtSec: number, nowSec: number): SqlStatement {
     return bind(this.#consume, { key, limit, exp: expiresAtSec, now: nowSec }, this.dialect !== "mysql");
+  }
+
+  /**
+   * SQLite only (undefined elsewhere): grants a first use or a use of a live row below the limit, without
+   * touching `expires_at`; returns a row when granted. When it returns none, `consume` must run: the row
+   * is expired (restart it) or at the limit (refuse). Each statement is atomic on its own and only the
+   * one that changes the row grants, so the pair counts exactly as the single statement does.
+   */
+  consumeLive(key: string, limit: number, expiresAtSec: number, nowSec: number): SqlStatement | undefined {
+    if (this.#consumeLive === undefined) return undefined;
+    return bind(this.#consumeLive, { key, limit, exp: expiresAtSec, now: nowSec }, true);
   }
 
   /** The live count of `key` (no row when unknown or expired). Read-only. */

@@ -6,6 +6,7 @@ import { type UseStore, TempIDConfigError, TempIDStoreError } from "@tempid/core
 import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlGranted, toCount } from "./sql-dialect.js";
 import {
   AmortisedPurge,
+  type BoundedCall,
   DEFAULT_TIMEOUT_MS,
   OnceMigration,
   bounded,
@@ -76,8 +77,15 @@ export class SqlUseStore implements UseStore {
 
   async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
-    const granted = await this.#call("consume", async () => {
-      const result = await this.#runner.run(this.#sql.consume(key, limit, expiresAtSec, toNowSec(nowMs)));
+    const granted = await this.#call("consume", async (call) => {
+      const nowSec = toNowSec(nowMs);
+      const live = this.#sql.consumeLive(key, limit, expiresAtSec, nowSec);
+      if (live !== undefined) {
+        if ((await this.#runner.run(live)).rows.length === 1) return true;
+        // Nothing more is sent for a caller that has been told the call failed.
+        if (call.timedOut) return false;
+      }
+      const result = await this.#runner.run(this.#sql.consume(key, limit, expiresAtSec, nowSec));
       return this.#sql.dialect === "mysql"
         ? mysqlGranted(result.affectedRows, result.insertId ?? 0)
         : result.rows.length === 1;
@@ -131,11 +139,11 @@ export class SqlUseStore implements UseStore {
     if (this.#closed) throw new TempIDStoreError("this store is closed");
   }
 
-  async #call<T>(what: string, run: () => Promise<T> | T): Promise<T> {
+  async #call<T>(what: string, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {
     this.#open();
-    return bounded(what, this.#timeoutMs, async () => {
+    return bounded(what, this.#timeoutMs, async (call) => {
       await this.#migration?.ensure();
-      return run();
+      return run(call);
     });
   }
 

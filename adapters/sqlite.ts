@@ -6,8 +6,10 @@
  * guarded dynamic import (Bun → bun:sqlite; otherwise better-sqlite3, or node:sqlite when better-sqlite3
  * is missing or cannot load, as on Deno) and `close()` closes it. Given a handle, the handle stays yours.
  *
- * Consume is one `INSERT … ON CONFLICT … DO UPDATE … WHERE count < limit RETURNING` statement; SQLite runs
- * it under its write lock, so it is exact across threads and processes sharing the file.
+ * Consume is one `INSERT … ON CONFLICT … DO UPDATE SET count = count + 1 WHERE live AND count < limit
+ * RETURNING` statement, which leaves `expires_at` (and so its index) alone; only when it grants nothing (an
+ * expired row to restart, or a refusal) does the full statement follow. SQLite runs each under its write
+ * lock and only a statement that changes the row grants, so it is exact across threads and processes.
  */
 import { TempIDConfigError } from "@tempid/core";
 import type { SqlStatement } from "./sql-dialect.js";
@@ -68,8 +70,14 @@ class SqliteRunner implements SqlRunner {
     private readonly owned: boolean,
   ) {}
 
-  async run(statement: SqlStatement): Promise<SqlResult> {
-    const db = await this.#database();
+  run(statement: SqlStatement): SqlResult | Promise<SqlResult> {
+    const db = this.#db;
+    // Once open, a statement runs synchronously (as the driver does): no promise per statement.
+    if (db !== undefined && !(db instanceof Promise)) return this.#execute(db, statement);
+    return Promise.resolve(this.#database()).then((opened) => this.#execute(opened, statement));
+  }
+
+  #execute(db: SqliteDatabaseLike, statement: SqlStatement): SqlResult {
     let prepared = this.#statements.get(statement.sql);
     if (prepared === undefined) {
       prepared = db.prepare(statement.sql);
@@ -102,10 +110,15 @@ class SqliteRunner implements SqlRunner {
   #database(): SqliteDatabaseLike | Promise<SqliteDatabaseLike> {
     if (this.#db === undefined) {
       const opening = Promise.resolve().then(this.open);
-      // A failed open is forgotten so the next call tries again.
-      opening.catch(() => {
-        if (this.#db === opening) this.#db = undefined;
-      });
+      // Opened: later statements use the handle directly. A failed open is forgotten so the next call tries again.
+      opening.then(
+        (db) => {
+          if (this.#db === opening) this.#db = db;
+        },
+        () => {
+          if (this.#db === opening) this.#db = undefined;
+        },
+      );
       this.#db = opening;
     }
     return this.#db;

@@ -68,6 +68,50 @@ describe("sqlite store: handles, paths and layout", () => {
     db.close();
   });
 
+  // consume() first tries a statement that leaves expires_at alone (a first use, or a live row below the
+  // limit) and falls back to the full statement (restart an expired row, or refuse). These pin the row
+  // each path leaves behind.
+  it("a live row's use changes only the count; at the limit nothing changes; an expired row restarts", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore(db, { purgeEvery: 0 });
+    const row = () => db.prepare("SELECT count, expires_at FROM tempid_uses WHERE token_id = 'k'").get();
+    const now = Date.now();
+    expect(await store.consume("k", 2, exp, now)).toBe(true);
+    expect(row()).toEqual({ count: 1, expires_at: exp });
+    // A later call with another expiry (another token claiming the key) does not move a live row's expiry.
+    expect(await store.consume("k", 2, exp + 60, now)).toBe(true);
+    expect(row()).toEqual({ count: 2, expires_at: exp });
+    expect(await store.consume("k", 2, exp + 60, now)).toBe(false);
+    expect(row()).toEqual({ count: 2, expires_at: exp });
+    // The row has expired by the injected clock: the use restarts it with the new expiry.
+    const later = (exp + 1) * 1000;
+    expect(await store.consume("k", 2, exp + 7200, later)).toBe(true);
+    expect(row()).toEqual({ count: 1, expires_at: exp + 7200 });
+    // A revoked row is refused by both statements and stays revoked.
+    await store.revoke("k", exp + 7200, later);
+    expect(await store.consume("k", 5, exp + 7200, later)).toBe(false);
+    expect((row() as { count: number }).count).toBe(2147483647);
+    await store.close();
+    db.close();
+  });
+
+  it("two handles on one file, interleaved uses: exactly `limit` granted", async () => {
+    const path = join(dir, "two-handles.db");
+    const a = new Database(path);
+    a.pragma("journal_mode = WAL");
+    const b = new Database(path);
+    const sa = sqliteStore(a);
+    const sb = sqliteStore(b);
+    await sa.migrate();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? sa : sb).consume("shared", 13, exp, Date.now())));
+    expect(results.filter(Boolean).length).toBe(13);
+    expect(await sb.used("shared", Date.now())).toBe(13);
+    await sa.close();
+    await sb.close();
+    a.close();
+    b.close();
+  });
+
   it("rejects bad arguments with TempIDConfigError", () => {
     expect(() => sqliteStore("")).toThrow(TempIDConfigError);
     expect(() => sqliteStore({} as never)).toThrow(TempIDConfigError);
