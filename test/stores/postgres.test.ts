@@ -58,6 +58,54 @@ describe.skipIf(!status.available)("postgres store: migrations and faults", () =
     expect((await pool.query(`SELECT count, expires_at FROM "${t}"`)).rows).toEqual([{ count: 1, expires_at: exp }]);
   });
 
+  // Statements go out as named prepared statements (parsed and planned once per connection) unless
+  // prepare: false, for poolers in transaction mode that do not keep them.
+  it("sends named prepared statements by default, one name per statement text; prepare: false sends none", async () => {
+    const t = table();
+    const sent: Array<{ name?: string; text: string }> = [];
+    const spy = { query: (config: { name?: string; text: string }) => (sent.push(config), pool.query(config as never)) };
+    // Data statements only (the DDL of the first use's migration is sent unnamed).
+    const names = () => sent.filter((c) => !c.text.startsWith("DO ")).map((c) => c.name);
+    const store = postgresStore(spy as never, { table: t });
+    expect(await store.consume("n", 2, exp, Date.now())).toBe(true);
+    expect(await store.consume("n", 2, exp, Date.now())).toBe(true);
+    expect(await store.consume("n", 2, exp, Date.now())).toBe(false);
+    expect(await store.used("n", Date.now())).toBe(2);
+    const [consume, , , used] = names();
+    expect(names()).toEqual([consume, consume, consume, used]);
+    expect(consume).toMatch(/^tempid_[0-9a-f]{16}$/);
+    expect(used).toMatch(/^tempid_[0-9a-f]{16}$/);
+    expect(used).not.toBe(consume);
+    expect(sent.filter((c) => c.text.startsWith("DO ")).every((c) => c.name === undefined)).toBe(true);
+    // Another table on the same pool: other texts, other names, no clash on a shared connection.
+    const other = postgresStore(spy as never, { table: table() });
+    expect(await other.consume("n", 1, exp, Date.now())).toBe(true);
+    expect(names().at(-1)).not.toBe(consume);
+
+    sent.length = 0;
+    const unprepared = postgresStore(spy as never, { table: t, prepare: false });
+    expect(await unprepared.consume("n", 3, exp, Date.now())).toBe(true);
+    expect(await unprepared.consume("n", 3, exp, Date.now())).toBe(false);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((c) => c.name === undefined)).toBe(true);
+    expect(() => postgresStore(pool, { prepare: "yes" as never })).toThrow(TempIDConfigError);
+  });
+
+  it("a prepared statement that failed (table missing, autoMigrate off) works once the table exists", async () => {
+    const t = table();
+    const client = new pg.Client({ connectionString: serviceUrls.postgres });
+    await client.connect();
+    try {
+      const store = postgresStore(client, { table: t, autoMigrate: false });
+      await expect(store.consume("m", 1, exp, Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+      await store.migrate();
+      expect(await store.consume("m", 1, exp, Date.now())).toBe(true);
+      expect(await store.consume("m", 1, exp, Date.now())).toBe(false);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("rejects a table name that is not a plain identifier", () => {
     for (const bad of ["x; DROP TABLE y", "1abc", "a-b", "", "a".repeat(49)]) {
       expect(() => postgresStore(pool, { table: bad })).toThrow(TempIDConfigError);
