@@ -10,10 +10,21 @@
  * (`count < limit`) or once it has expired, and a pipeline update bumps or restarts it. When the filter
  * does not match, the upsert's insert collides with the unique index (E11000): that is a refusal, unless
  * another process inserted the counter a moment earlier, so on E11000 (nothing written) the update is sent
- * once more and its outcome is final. Needs MongoDB >= 4.2 (pipeline updates).
+ * once more and its outcome is final. A live counter with a negative count (corrupt) is matched but left
+ * as it is, and the call rejects naming its value. Needs MongoDB >= 4.2 (pipeline updates).
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, OnceMigration, bounded, checkPositiveInt, toNowSec, tokenExpired } from "./store-kit.js";
+import {
+  type BoundedCall,
+  DEFAULT_TIMEOUT_MS,
+  OnceMigration,
+  bounded,
+  checkPositiveInt,
+  closedError,
+  corruptCount,
+  toNowSec,
+  tokenExpired,
+} from "./store-kit.js";
 
 type Doc = Record<string, unknown>;
 
@@ -73,6 +84,8 @@ export class MongoUseStore implements UseStore {
   readonly #timeoutMs: number;
   readonly #migration: OnceMigration | undefined;
   readonly #close: (() => Promise<void>) | undefined;
+  /** Where a corrupt count lies, for its error message. */
+  readonly #where: string;
   #closed = false;
 
   constructor(target: MongoCollectionLike | MongoDbLike | MongoClientLike, options: MongoStoreOptions = {}) {
@@ -90,6 +103,8 @@ export class MongoUseStore implements UseStore {
     } else {
       throw new TempIDConfigError("mongoStore takes a Collection, Db or MongoClient");
     }
+    const named = (this.#collection as { collectionName?: unknown }).collectionName;
+    this.#where = typeof named === "string" ? `collection ${named}` : this.#collection === t ? "the store's collection" : `collection ${collection}`;
     this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
     this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
   }
@@ -98,12 +113,13 @@ export class MongoUseStore implements UseStore {
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
     const nowSec = toNowSec(nowMs);
     const filter = { token_id: key, $or: [{ count: { $lt: limit } }, { expires_at: { $lte: nowSec } }] };
-    // Inside one $set stage every "$field" reads the document as it was before the update.
+    // Inside one $set stage every "$field" reads the document as it was before the update. A live counter
+    // with a negative count (corrupt) matches the filter but keeps its count: matched, not modified.
     const fresh = { $lte: [{ $ifNull: ["$expires_at", 0] }, nowSec] };
     const update = [
       {
         $set: {
-          count: { $cond: [fresh, 1, { $add: ["$count", 1] }] },
+          count: { $cond: [fresh, 1, { $cond: [{ $lt: ["$count", 0] }, "$count", { $add: ["$count", 1] }] }] },
           expires_at: { $cond: [fresh, expiresAtSec, "$expires_at"] },
           expire_at_date: { $cond: [fresh, new Date(expiresAtSec * 1000), "$expire_at_date"] },
         },
@@ -113,8 +129,13 @@ export class MongoUseStore implements UseStore {
       const options = { upsert: true, maxTimeMS: this.#timeoutMs };
       for (let attempt = 0; ; attempt++) {
         try {
+          this.#live();
           const result = await this.#collection.updateOne(filter, update, options);
-          return result.upsertedCount === 1 || result.modifiedCount === 1;
+          if (result.upsertedCount === 1 || result.modifiedCount === 1) return true;
+          // A match always changes the counter (a bump, or a restart to a later expiry) unless its count
+          // is negative: refused. The count is read back only to name it in the error.
+          if (result.matchedCount === 1) throw corruptCount(await this.#readCount(key, call), this.#where);
+          return false;
         } catch (err) {
           // E11000: the insert found the counter there, nothing was written. Ask once more (unless the
           // caller has given up); the second answer (update or collision again) is final.
@@ -128,6 +149,7 @@ export class MongoUseStore implements UseStore {
 
   async used(key: string, nowMs: number): Promise<number> {
     return this.#call("used", async () => {
+      this.#live();
       const doc = await this.#collection.findOne(
         { token_id: key },
         { projection: { _id: 0, count: 1, expires_at: 1 }, maxTimeMS: this.#timeoutMs },
@@ -135,6 +157,7 @@ export class MongoUseStore implements UseStore {
       if (doc === null || !(Number(doc["expires_at"]) > toNowSec(nowMs))) return 0;
       const count = Number(doc["count"]);
       if (!Number.isSafeInteger(count)) throw new TempIDStoreError(`unexpected count value ${String(doc["count"])}`);
+      if (count < 0) throw corruptCount(count, this.#where);
       return count;
     });
   }
@@ -145,10 +168,12 @@ export class MongoUseStore implements UseStore {
     await this.#call("revoke", async (call) => {
       const options = { upsert: true, maxTimeMS: this.#timeoutMs };
       try {
+        this.#live();
         await this.#collection.updateOne({ token_id: key }, update, options);
       } catch (err) {
         // Two upserts raced to insert; the counter exists now, so the second try is an update.
         if (!isDuplicateKey(err) || call.timedOut) throw err;
+        this.#live();
         await this.#collection.updateOne({ token_id: key }, update, options);
       }
     });
@@ -156,7 +181,7 @@ export class MongoUseStore implements UseStore {
 
   /** Creates the unique index on `token_id` and the TTL index on `expire_at_date`. Idempotent. */
   async migrate(): Promise<void> {
-    if (this.#closed) throw new TempIDStoreError("this store is closed");
+    this.#live();
     await bounded("migrate", this.#timeoutMs, () => this.#migrate());
   }
 
@@ -167,11 +192,16 @@ export class MongoUseStore implements UseStore {
    */
   async purgeExpired(nowMs: number = Date.now()): Promise<number> {
     return this.#call("purgeExpired", async () => {
+      this.#live();
       const result = await this.#collection.deleteMany({ expires_at: { $lte: toNowSec(nowMs) } }, { maxTimeMS: this.#timeoutMs });
       return result.deletedCount;
     });
   }
 
+  /**
+   * From this moment nothing is sent: a call in flight completes with what it already sent, or rejects
+   * (a MongoClient never reconnects for it). With `closeClient`, the client is closed.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -179,16 +209,37 @@ export class MongoUseStore implements UseStore {
     if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
   }
 
+  /** Checked before every driver call: none is sent once close() has begun. */
+  #live(): void {
+    if (this.#closed) throw closedError();
+  }
+
   #call<T>(what: string, run: (call: BoundedCall) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
+    if (this.#closed) return Promise.reject(closedError());
     return bounded(what, this.#timeoutMs, async (call) => {
       await this.#migration?.ensure();
+      // A caller told the call timed out (during a slow first migration) gets nothing sent for it later.
+      if (call.timedOut) throw new Error(`${what} abandoned at its deadline`);
       return run(call);
     });
   }
 
+  /** A counter's raw count, for an error message only; "unknown" when it cannot be read (or is fine again). */
+  async #readCount(key: string, call: BoundedCall): Promise<number | string> {
+    if (call.timedOut || this.#closed) return "unknown";
+    try {
+      const doc = await this.#collection.findOne({ token_id: key }, { projection: { _id: 0, count: 1 }, maxTimeMS: this.#timeoutMs });
+      const count = Number(doc?.["count"]);
+      return Number.isSafeInteger(count) && count < 0 ? count : "unknown";
+    } catch {
+      return "unknown";
+    }
+  }
+
   async #migrate(): Promise<void> {
+    this.#live();
     await this.#collection.createIndex({ token_id: 1 }, { unique: true });
+    this.#live();
     await this.#collection.createIndex({ expire_at_date: 1 }, { expireAfterSeconds: 0 });
   }
 }

@@ -15,6 +15,9 @@ export type SqlDialect = "sqlite" | "postgres" | "mysql";
 
 export const DEFAULT_TABLE = "tempid_uses";
 
+/** Added to the negated count of a corrupt MySQL row to make the consume's insert id (above REVOKED_COUNT). */
+const NEGATIVE_BASE = 2 ** 31;
+
 /** One statement ready for a driver: text with the dialect's placeholders, and its arguments in order. */
 export interface SqlStatement {
   readonly sql: string;
@@ -73,12 +76,17 @@ export class UseTableSql {
       // reports 1 affected row and insert id 0; a granted update changes the row (2 affected rows); a
       // refusal leaves it unchanged (0 rows, or 1 with the CLIENT_FOUND_ROWS flag mysql2 sets by default)
       // and LAST_INSERT_ID(count) makes its insert id the count, which is >= 1 — so never mistaken for an insert.
+      // A live row with a negative count (corrupt: see `mysqlCorruptCount`) is left as it is, and its insert
+      // id set to 2^31 - count, above REVOKED_COUNT, so the store can refuse it and name the value
+      // (IF evaluates only the branch it takes, so one LAST_INSERT_ID runs).
       // Assignments run left to right: `count` is computed while `expires_at` still holds the old value.
       this.#consume = compile(
         dialect,
         `INSERT INTO ${t} (token_id, count, expires_at) VALUES ({key}, 1, {exp})
          ON DUPLICATE KEY UPDATE
-           count = LAST_INSERT_ID(IF(expires_at <= {now}, 1, IF(count < {limit}, count + 1, count))),
+           count = IF(expires_at > {now} AND count < 0,
+             IF(LAST_INSERT_ID(${NEGATIVE_BASE} - count) > 0, count, count),
+             LAST_INSERT_ID(IF(expires_at <= {now}, 1, IF(count < {limit}, count + 1, count)))),
            expires_at = IF(expires_at <= {now}, VALUES(expires_at), expires_at)`,
       );
       this.#revoke = compile(
@@ -90,12 +98,13 @@ export class UseTableSql {
       this.#consumeLive = undefined;
     } else {
       // One statement: insert the first use, or bump a live row below the limit, or restart an expired
-      // row; a refused use updates nothing and returns no row.
+      // row; a refused use updates nothing and returns no row. A live row with a negative count (corrupt)
+      // is rewritten unchanged and returned, so the store sees its count (< 1) and refuses with an error.
       this.#consume = compile(
         dialect,
         `INSERT INTO ${t} AS u (token_id, count, expires_at) VALUES ({key:text}, 1, {exp:bigint})
          ON CONFLICT (token_id) DO UPDATE SET
-           count = CASE WHEN u.expires_at <= {now:bigint} THEN 1 ELSE u.count + 1 END,
+           count = CASE WHEN u.expires_at <= {now:bigint} THEN 1 WHEN u.count < 0 THEN u.count ELSE u.count + 1 END,
            expires_at = CASE WHEN u.expires_at <= {now:bigint} THEN excluded.expires_at ELSE u.expires_at END
          WHERE u.expires_at <= {now:bigint} OR u.count < {limit:integer}
          RETURNING count`,
@@ -111,7 +120,7 @@ export class UseTableSql {
               dialect,
               `INSERT INTO ${t} AS u (token_id, count, expires_at) VALUES ({key}, 1, {exp})
                ON CONFLICT (token_id) DO UPDATE SET count = u.count + 1
-               WHERE u.expires_at > {now} AND u.count < {limit}
+               WHERE u.expires_at > {now} AND u.count >= 0 AND u.count < {limit}
                RETURNING count`,
             )
           : undefined;
@@ -176,7 +185,10 @@ export class UseTableSql {
     );
   }
 
-  /** Spends one use. SQLite/PostgreSQL: granted when it returns a row. MySQL: see `mysqlGranted`. */
+  /**
+   * Spends one use. SQLite/PostgreSQL: granted when it returns a row, unless that row's count is below 1
+   * (a corrupt negative count, left unchanged). MySQL: see `mysqlCorruptCount`, then `mysqlGranted`.
+   */
   consume(key: string, limit: number, expiresAtSec: number, nowSec: number): SqlStatement {
     return bind(this.#consume, { key, limit, exp: expiresAtSec, now: nowSec }, this.dialect !== "mysql");
   }
@@ -212,6 +224,16 @@ export class UseTableSql {
     }
     return bind(compiled, { now: nowSec });
   }
+}
+
+/**
+ * Reads a MySQL consume's insert id for a live row with a negative count: the statement left such a row as
+ * it was and set the insert id to 2^31 - count. Returns that count, or undefined for any other outcome
+ * (an insert id of at most REVOKED_COUNT). Check it before `mysqlGranted`.
+ */
+export function mysqlCorruptCount(insertId: number | string | bigint): number | undefined {
+  const id = Number(insertId);
+  return id > REVOKED_COUNT ? NEGATIVE_BASE - id : undefined;
 }
 
 /** Reads a MySQL consume's OK packet (see the statement): granted on insert or on a changed row. */

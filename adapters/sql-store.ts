@@ -2,8 +2,8 @@
  * One `UseStore` over any SQL driver: each SQL adapter (SQLite, PostgreSQL, MySQL, and the HTTP ones) only
  * supplies a `SqlRunner` that sends one statement and reports rows / affected rows. Not a public entry point.
  */
-import { type UseStore, TempIDConfigError, TempIDStoreError } from "@tempid/core";
-import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlGranted, toCount } from "./sql-dialect.js";
+import { type UseStore, TempIDConfigError } from "@tempid/core";
+import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlCorruptCount, mysqlGranted, toCount } from "./sql-dialect.js";
 import {
   AmortisedPurge,
   type BoundedCall,
@@ -12,6 +12,8 @@ import {
   bounded,
   checkIdentifier,
   checkPositiveInt,
+  closedError,
+  corruptCount,
   toNowSec,
   tokenExpired,
 } from "./store-kit.js";
@@ -46,7 +48,10 @@ export interface SqlRunner {
   ddl(sql: string): Promise<void> | void;
   /** True when a DDL error only says the object already exists (a concurrent migration won the race). */
   alreadyExists(err: unknown): boolean;
-  /** Closes what the store opened itself (a client it created from a URL or path); never the user's. */
+  /**
+   * Called once, by the store's close(): closes what the store opened itself (a client it created from a
+   * URL or path), never the user's. A runner that opens lazily must never open again after this.
+   */
   closeOwned?(): Promise<void> | void;
 }
 
@@ -59,6 +64,8 @@ export class SqlUseStore implements UseStore {
   readonly #batch: number;
   readonly #migration: OnceMigration | undefined;
   readonly #purge: AmortisedPurge;
+  /** Where a corrupt count lies, for its error message. */
+  readonly #where: string;
   #closed = false;
 
   constructor(dialect: SqlDialect, runner: SqlRunner, options: SqlStoreOptions = {}) {
@@ -68,10 +75,11 @@ export class SqlUseStore implements UseStore {
     this.#batch = checkPositiveInt(options.purgeBatch, "purgeBatch", 1000);
     const every = checkPositiveInt(options.purgeEvery, "purgeEvery", 100, true);
     this.#sql = new UseTableSql(dialect, this.table);
+    this.#where = `table ${this.table}`;
     this.#runner = runner;
     this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
     this.#purge = new AmortisedPurge(every, (nowMs) =>
-      bounded("purge", this.#timeoutMs, () => this.#runner.run(this.#sql.purge(toNowSec(nowMs), this.#batch))),
+      bounded("purge", this.#timeoutMs, () => this.#run(this.#sql.purge(toNowSec(nowMs), this.#batch))),
     );
   }
 
@@ -81,14 +89,22 @@ export class SqlUseStore implements UseStore {
       const nowSec = toNowSec(nowMs);
       const live = this.#sql.consumeLive(key, limit, expiresAtSec, nowSec);
       if (live !== undefined) {
-        if ((await this.#runner.run(live)).rows.length === 1) return true;
+        if ((await this.#run(live)).rows.length === 1) return true;
         // Nothing more is sent for a caller that has been told the call failed.
         if (call.timedOut) return false;
       }
-      const result = await this.#runner.run(this.#sql.consume(key, limit, expiresAtSec, nowSec));
-      return this.#sql.dialect === "mysql"
-        ? mysqlGranted(result.affectedRows, result.insertId ?? 0)
-        : result.rows.length === 1;
+      const result = await this.#run(this.#sql.consume(key, limit, expiresAtSec, nowSec));
+      if (this.#sql.dialect === "mysql") {
+        const corrupt = mysqlCorruptCount(result.insertId ?? 0);
+        if (corrupt !== undefined) throw corruptCount(corrupt, this.#where);
+        return mysqlGranted(result.affectedRows, result.insertId ?? 0);
+      }
+      const row = result.rows[0];
+      if (row === undefined) return false;
+      // A live row with a negative count comes back unchanged: refused, with an error naming its value.
+      const count = toCount(row["count"]);
+      if (count < 1) throw corruptCount(count, this.#where);
+      return true;
     });
     this.#purge.tick(nowMs);
     return granted;
@@ -96,15 +112,18 @@ export class SqlUseStore implements UseStore {
 
   async used(key: string, nowMs: number): Promise<number> {
     return this.#call("used", async () => {
-      const result = await this.#runner.run(this.#sql.used(key, toNowSec(nowMs)));
+      const result = await this.#run(this.#sql.used(key, toNowSec(nowMs)));
       const row = result.rows[0];
-      return row === undefined ? 0 : toCount(row["count"]);
+      if (row === undefined) return 0;
+      const count = toCount(row["count"]);
+      if (count < 0) throw corruptCount(count, this.#where);
+      return count;
     });
   }
 
   async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
     if (tokenExpired(expiresAtSec, nowMs)) return;
-    await this.#call("revoke", () => this.#runner.run(this.#sql.revoke(key, expiresAtSec)));
+    await this.#call("revoke", () => this.#run(this.#sql.revoke(key, expiresAtSec)));
     this.#purge.tick(nowMs);
   }
 
@@ -119,13 +138,17 @@ export class SqlUseStore implements UseStore {
     let total = 0;
     for (;;) {
       const { affectedRows } = await this.#call("purgeExpired", () =>
-        this.#runner.run(this.#sql.purge(toNowSec(nowMs), this.#batch)),
+        this.#run(this.#sql.purge(toNowSec(nowMs), this.#batch)),
       );
       total += affectedRows;
       if (affectedRows < this.#batch) return total;
     }
   }
 
+  /**
+   * Closes the store: from this moment no statement is sent (a call still in flight completes with what
+   * it already sent, or rejects), and what the store opened itself is closed, never to be reopened.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -136,19 +159,28 @@ export class SqlUseStore implements UseStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new TempIDStoreError("this store is closed");
+    if (this.#closed) throw closedError();
+  }
+
+  /** Every statement goes through here: none is sent once close() has begun. */
+  #run(statement: SqlStatement): Promise<SqlResult> | SqlResult {
+    this.#open();
+    return this.#runner.run(statement);
   }
 
   async #call<T>(what: string, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {
     this.#open();
     return bounded(what, this.#timeoutMs, async (call) => {
       await this.#migration?.ensure();
+      // A caller told the call timed out (during a slow first migration) gets nothing sent for it later.
+      if (call.timedOut) throw new Error(`${what} abandoned at its deadline`);
       return run(call);
     });
   }
 
   async #migrate(): Promise<void> {
     for (const ddl of this.#sql.migrate()) {
+      this.#open();
       try {
         await this.#runner.ddl(ddl);
       } catch (err) {
@@ -157,7 +189,7 @@ export class SqlUseStore implements UseStore {
     }
     const check = this.#sql.autoIncrementColumns();
     if (check !== undefined) {
-      const { rows } = await this.#runner.run(check);
+      const { rows } = await this.#run(check);
       if (Number(rows[0]?.["n"] ?? 0) > 0) {
         throw new TempIDConfigError(
           `table ${this.#sql.table} has an AUTO_INCREMENT column: the MySQL store reads a grant from the insert id, which that column fills. Use the layout migrate() creates (token_id primary key, no surrogate id).`,

@@ -14,7 +14,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import type { SqlStatement } from "./sql-dialect.js";
 import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS, checkPositiveInt } from "./store-kit.js";
+import { DEFAULT_TIMEOUT_MS, checkPositiveInt, closedError } from "./store-kit.js";
 
 /** The part of a prepared statement the store uses (better-sqlite3, bun:sqlite and node:sqlite all have it). */
 export interface SqliteStatementLike {
@@ -61,8 +61,14 @@ function isDatabase(value: unknown): value is SqliteDatabaseLike {
   return typeof db === "object" && db !== null && typeof db.prepare === "function" && typeof db.exec === "function";
 }
 
+/**
+ * Opens the database on the first statement (a path: once, shared by concurrent first calls) and runs
+ * statements on it. Once closed it never opens again: a statement still waiting for the first open
+ * rejects, and so does every later one.
+ */
 class SqliteRunner implements SqlRunner {
   #db: SqliteDatabaseLike | Promise<SqliteDatabaseLike> | undefined;
+  #closed = false;
   readonly #statements = new Map<string, SqliteStatementLike>();
 
   constructor(
@@ -78,6 +84,7 @@ class SqliteRunner implements SqlRunner {
   }
 
   #execute(db: SqliteDatabaseLike, statement: SqlStatement): SqlResult {
+    if (this.#closed) throw closedError();
     let prepared = this.#statements.get(statement.sql);
     if (prepared === undefined) {
       prepared = db.prepare(statement.sql);
@@ -91,7 +98,9 @@ class SqliteRunner implements SqlRunner {
   }
 
   async ddl(sql: string): Promise<void> {
-    (await this.#database()).exec(sql);
+    const db = await this.#database();
+    if (this.#closed) throw closedError();
+    db.exec(sql);
   }
 
   alreadyExists(): boolean {
@@ -100,14 +109,24 @@ class SqliteRunner implements SqlRunner {
   }
 
   async closeOwned(): Promise<void> {
-    if (!this.owned || this.#db === undefined) return;
-    const db = await this.#db;
+    // Closed first, synchronously: from here nothing opens the file again or runs on it.
+    this.#closed = true;
+    const db = this.#db;
     this.#db = undefined;
     this.#statements.clear();
-    db.close?.();
+    if (!this.owned || db === undefined) return;
+    let opened: SqliteDatabaseLike;
+    try {
+      // The first call may still be opening the file: wait for it, then close what it opened.
+      opened = await db;
+    } catch {
+      return; // the open failed: nothing to close
+    }
+    opened.close?.();
   }
 
   #database(): SqliteDatabaseLike | Promise<SqliteDatabaseLike> {
+    if (this.#closed) throw closedError();
     if (this.#db === undefined) {
       const opening = Promise.resolve().then(this.open);
       // Opened: later statements use the handle directly. A failed open is forgotten so the next call tries again.

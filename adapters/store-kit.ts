@@ -32,15 +32,31 @@ export interface BoundedCall {
 }
 
 /**
+ * What is true of a call abandoned at its deadline, by operation: it is never retried, and what it sent
+ * may still complete on the server. Only a consume can count; the others say what they may still do.
+ */
+const TIMEOUT_NOTES: Readonly<Record<string, string>> = {
+  consume: "not retried; it may still count once, later: that use is lost, never granted",
+  used: "not retried; a read, it changed nothing",
+  revoke: "not retried; the revocation may still land later, or not at all: revoking again is safe",
+  close: "the store refuses further calls; closing its client may still finish in the background",
+  migrate: "not retried; the table and index may still be created later: migrate() again is safe",
+  purge: "not retried; it may still delete expired counters, never live ones",
+  purgeExpired: "not retried; it may still delete expired counters, never live ones",
+};
+
+/**
  * Runs one store call within `timeoutMs`, turning any failure into a `TempIDStoreError` (cause kept).
- * A call that times out is abandoned, never retried: it may still complete (and count) on the server.
+ * A call that times out is abandoned, never retried: it may still complete on the server (and a consume
+ * may still count); its message says what that means for this operation.
  */
 export function bounded<T>(what: string, timeoutMs: number, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const call = { timedOut: false };
     const timer = setTimeout(() => {
       call.timedOut = true;
-      reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (not retried; it may still have counted)`));
+      const note = Object.hasOwn(TIMEOUT_NOTES, what) ? TIMEOUT_NOTES[what] : "not retried; it may still complete on the server";
+      reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (${note})`));
     }, timeoutMs);
     let pending: Promise<T>;
     try {
@@ -117,6 +133,24 @@ export class AmortisedPurge {
   async idle(): Promise<void> {
     await this.#running;
   }
+}
+
+/** What a closed store rejects every later call with. */
+export function closedError(): TempIDStoreError {
+  return new TempIDStoreError("this store is closed");
+}
+
+/**
+ * A counter holding a negative count. No writer of this layout produces one (counts start at 1 and only
+ * grow, or jump to REVOKED_COUNT), so it was written by hand or by a faulty service. It is never read as
+ * "uses left": the call is refused with this error, nothing is granted, and the row is left as it is.
+ * The key is not named (a V2 key is the token's signature); `where` tells the operator what to search.
+ */
+export function corruptCount(value: number | string, where: string): TempIDStoreError {
+  return new TempIDStoreError(
+    `a counter in ${where} holds a negative count (${String(value)}), which no tempid writer produces: ` +
+      "refused, no use granted; fix or delete the counters with count < 0",
+  );
 }
 
 /** Unix seconds for a millisecond clock reading: a counter whose `expires_at` is at or below it has expired. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { mongoStore } from "@tempid/core/mongodb";
 import { describeStore } from "./conformance.js";
+import { checkCorruptCounts } from "./corrupt-counts.js";
 import { fakeMongoHarness, mongoHarness } from "../support/store-harnesses.js";
 import { detectService } from "../support/services.js";
 import { FakeMongoCollection } from "../support/fake-mongo.js";
@@ -29,7 +30,7 @@ describe("mongodb store: the documents it sends", () => {
       [
         {
           $set: {
-            count: { $cond: [fresh, 1, { $add: ["$count", 1] }] },
+            count: { $cond: [fresh, 1, { $cond: [{ $lt: ["$count", 0] }, "$count", { $add: ["$count", 1] }] }] },
             expires_at: { $cond: [fresh, exp, "$expires_at"] },
             expire_at_date: { $cond: [fresh, new Date(exp * 1000), "$expire_at_date"] },
           },
@@ -104,6 +105,50 @@ describe("mongodb store: the documents it sends", () => {
     c.hang = true;
     await expect(store.consume("k", 5, exp, now)).rejects.toThrow(/timed out after 200 ms/);
     expect(c.calls.filter((call) => call.method === "updateOne").length).toBe(2);
+  });
+
+  it("a negative count (a document written by hand or by a faulty service) is refused with its value, never granted", async () => {
+    const c = new FakeMongoCollection();
+    const store = mongoStore(c, { autoMigrate: false });
+    await checkCorruptCounts(
+      store,
+      {
+        async write(key, count, expiresAt) {
+          c.docs.set(key, { token_id: key, count, expires_at: expiresAt });
+        },
+        async read(key) {
+          const doc = c.docs.get(key);
+          return doc === undefined ? null : { count: doc["count"] as number, expiresAt: doc["expires_at"] as number };
+        },
+      },
+      /the store's collection/,
+    );
+    // From a Db, the error names the collection.
+    const named = new FakeMongoCollection();
+    named.docs.set("k", { token_id: "k", count: -2, expires_at: exp });
+    const fromDb = mongoStore({ collection: () => named }, { autoMigrate: false, collection: "app_uses" });
+    await expect(fromDb.consume("k", 3, exp, now)).rejects.toThrow(/collection app_uses holds a negative count \(-2\)/);
+    expect(named.docs.get("k")).toEqual({ token_id: "k", count: -2, expires_at: exp });
+  });
+
+  it("close() while the first call is still creating indexes: nothing is sent once close() has begun, later calls reject", async () => {
+    const c = new FakeMongoCollection();
+    let closed = false;
+    const client = { db: () => ({ collection: () => c }), close: async () => void (closed = true) };
+    const store = mongoStore(client, { closeClient: true });
+    const inFlight = Promise.allSettled([store.consume("k", 1, exp, now), store.used("k", now), store.revoke("r", exp, now)]);
+    const sentBeforeClose = c.calls.length;
+    await store.close();
+    expect(closed).toBe(true);
+    for (const outcome of await inFlight) {
+      if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(TempIDStoreError);
+    }
+    // Only the first createIndex had been sent; with an older driver anything later would reconnect the client.
+    expect(c.calls.length).toBe(sentBeforeClose);
+    for (const call of [() => store.consume("k", 1, exp, now), () => store.used("k", now), () => store.purgeExpired(now), () => store.migrate()]) {
+      await expect(call()).rejects.toThrow("this store is closed");
+    }
+    expect(c.calls.length).toBe(sentBeforeClose);
   });
 
   it("takes a Collection, a Db (collection `uses`) or a MongoClient (database `tempid`), and checks names", async () => {

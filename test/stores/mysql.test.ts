@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempIDStoreError } from "@tempid/core";
 import { mysqlStore } from "@tempid/core/mysql";
 import { describeStore } from "./conformance.js";
+import { checkCorruptCounts } from "./corrupt-counts.js";
 import { mysqlHarness } from "../support/store-harnesses.js";
 import { detectService, serviceUrls, servicesRequired, uniqueName } from "../support/services.js";
 import { PrivateMariaDB } from "../support/private-servers.js";
@@ -67,6 +68,34 @@ describe.skipIf(!status.available)("mysql store: both affected-row modes, migrat
     expect(String((err as Error).message)).toMatch(/AUTO_INCREMENT/);
     const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
     expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it("a negative count (a row written by hand or by a faulty service) is refused with its value, never granted, with and without CLIENT_FOUND_ROWS", async () => {
+    const plain = mysql.createPool({ uri: serviceUrls.mysql, connectionLimit: 2, flags: ["-FOUND_ROWS"] });
+    try {
+      for (const client of [pool, plain]) {
+        const t = table();
+        const store = mysqlStore(client, { table: t, purgeEvery: 0 });
+        await store.migrate();
+        await checkCorruptCounts(
+          store,
+          {
+            async write(key, count, expiresAt) {
+              await pool.query(`REPLACE INTO \`${t}\` (token_id, count, expires_at) VALUES (?, ?, ?)`, [key, count, expiresAt]);
+            },
+            async read(key) {
+              const [rows] = (await pool.query(`SELECT count, expires_at FROM \`${t}\` WHERE token_id = ?`, [key])) as unknown as [
+                { count: number; expires_at: number }[],
+              ];
+              return rows[0] === undefined ? null : { count: rows[0].count, expiresAt: Number(rows[0].expires_at) };
+            },
+          },
+          new RegExp(`table ${t}`),
+        );
+      }
+    } finally {
+      await plain.end();
+    }
   });
 
   it("adds the purge index to a table the Python package created", async () => {

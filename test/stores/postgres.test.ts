@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { postgresStore } from "@tempid/core/postgres";
 import { describeStore } from "./conformance.js";
+import { checkCorruptCounts } from "./corrupt-counts.js";
 import { postgresJsHarness, postgresPgHarness } from "../support/store-harnesses.js";
 import { detectService, serviceUrls, servicesRequired, uniqueName } from "../support/services.js";
 import { PrivatePostgres } from "../support/private-servers.js";
@@ -104,6 +105,54 @@ describe.skipIf(!status.available)("postgres store: migrations and faults", () =
     } finally {
       await client.end();
     }
+  });
+
+  it("a negative count (a row written by hand or by a faulty service) is refused with its value, never granted", async () => {
+    const t = table();
+    const store = postgresStore(pool, { table: t, purgeEvery: 0 });
+    await store.migrate();
+    await checkCorruptCounts(
+      store,
+      {
+        async write(key, count, expiresAt) {
+          await pool.query(
+            `INSERT INTO "${t}" (token_id, count, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (token_id) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at`,
+            [key, count, expiresAt],
+          );
+        },
+        async read(key) {
+          const { rows } = await pool.query(`SELECT count, expires_at FROM "${t}" WHERE token_id = $1`, [key]);
+          return rows[0] === undefined ? null : { count: rows[0].count as number, expiresAt: Number(rows[0].expires_at) };
+        },
+      },
+      new RegExp(`table ${t}`),
+    );
+  });
+
+  it("close() while the first call is still migrating: nothing is sent once close() has begun, later calls reject", async () => {
+    const t = table();
+    let closing = false;
+    const afterClose: string[] = [];
+    const spy = {
+      query: (config: { text: string }) => {
+        if (closing) afterClose.push(config.text);
+        return pool.query(config as never);
+      },
+    };
+    const store = postgresStore(spy as never, { table: t });
+    const now = Date.now();
+    const inFlight = Promise.allSettled([store.consume("k", 1, exp, now), store.used("k", now)]);
+    closing = true;
+    await store.close();
+    for (const outcome of await inFlight) {
+      if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(TempIDStoreError);
+    }
+    // The first migration statement was already on its way; nothing after it (second DDL, the consume).
+    expect(afterClose).toEqual([]);
+    await expect(store.consume("k", 1, exp, now)).rejects.toThrow("this store is closed");
+    await expect(store.used("k", now)).rejects.toThrow("this store is closed");
+    expect(afterClose).toEqual([]);
   });
 
   it("rejects a table name that is not a plain identifier", () => {

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { TempIDConfigError } from "@tempid/core";
-import { sqliteStore } from "@tempid/core/sqlite";
+import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { type SqliteDatabaseLike, sqliteStore } from "@tempid/core/sqlite";
 import { describeStore } from "./conformance.js";
+import { checkCorruptCounts } from "./corrupt-counts.js";
 import { sqliteHarness } from "../support/store-harnesses.js";
 
 describeStore(sqliteHarness());
@@ -118,5 +119,119 @@ describe("sqlite store: handles, paths and layout", () => {
     expect(() => sqliteStore(":memory:", { table: "a b" })).toThrow(TempIDConfigError);
     expect(() => sqliteStore(":memory:", { timeoutMs: 0 })).toThrow(TempIDConfigError);
     expect(() => sqliteStore(":memory:", { purgeEvery: -1 })).toThrow(TempIDConfigError);
+  });
+});
+
+/** File descriptors this process holds on `path` (Linux: /proc/self/fd), or undefined where that cannot be read. */
+function descriptorsOn(path: string): number | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync("/proc/self/fd");
+  } catch {
+    return undefined;
+  }
+  return fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+
+describe("sqlite store: close() while the first call is still opening the database", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tempid-sqlite-close-"));
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Found by the breaker: the first call's migration and statement reopened the file after close() had
+  // closed it, so a handle leaked and the in-flight use was granted by a closed store.
+  it("a path: nothing reopens the file; calls in flight complete or reject; every later call rejects", async () => {
+    const path = join(dir, "race.db");
+    const store = sqliteStore(path);
+    const now = Date.now();
+    const inFlight = [store.consume("k", 2, exp, now), store.used("k", now), store.revoke("r", exp, now), store.migrate()].map(settle);
+    await store.close();
+    for (const outcome of await Promise.all(inFlight)) {
+      if ("error" in outcome) expect(outcome.error).toBeInstanceOf(TempIDStoreError);
+    }
+    // Let any straggling continuation run, then look for an open handle: the WAL file only outlives the
+    // last connection while one is open, and /proc lists the descriptors themselves.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(descriptorsOn(path) ?? 0).toBe(0);
+    for (const call of [
+      () => store.consume("k", 2, exp, now),
+      () => store.used("k", now),
+      () => store.revoke("k", exp, now),
+      () => store.migrate(),
+      () => store.purgeExpired(now),
+    ]) {
+      await expect(call()).rejects.toThrow(new TempIDStoreError("this store is closed"));
+    }
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(descriptorsOn(path) ?? 0).toBe(0);
+    await store.close(); // idempotent
+  });
+
+  it("a path whose open fails: close() resolves, and nothing is retried after it", async () => {
+    const store = sqliteStore(join(dir, "no-such-dir", "x.db"));
+    const inFlight = settle(store.consume("k", 1, exp, Date.now()));
+    await store.close();
+    const outcome = await inFlight;
+    expect("error" in outcome && outcome.error).toBeInstanceOf(TempIDStoreError);
+    await expect(store.used("k", Date.now())).rejects.toThrow("this store is closed");
+    expect(existsSync(join(dir, "no-such-dir"))).toBe(false);
+  });
+
+  it("your handle: once close() resolves the store sends it nothing more, and leaves it open", async () => {
+    const db = new Database(":memory:");
+    let sent = 0;
+    const counted: SqliteDatabaseLike = {
+      prepare: (sql) => (sent++, db.prepare(sql)),
+      exec: (sql) => (sent++, db.exec(sql)),
+    };
+    const store = sqliteStore(counted);
+    const now = Date.now();
+    const inFlight = [store.consume("k", 2, exp, now), store.used("k", now)].map(settle);
+    await store.close();
+    await Promise.all(inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = sent;
+    await expect(store.consume("k", 2, exp, now)).rejects.toBeInstanceOf(TempIDStoreError);
+    expect(sent).toBe(before);
+    expect(db.open).toBe(true);
+    db.close();
+  });
+});
+
+describe("sqlite store: a negative count (corrupt row) is refused, never granted", () => {
+  it("consume and used reject naming the value; the row is left; expired ones restart; revoke overwrites", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore(db, { purgeEvery: 0 });
+    await store.migrate();
+    await checkCorruptCounts(
+      store,
+      {
+        async write(key, count, expiresAt) {
+          db.prepare("INSERT OR REPLACE INTO tempid_uses (token_id, count, expires_at) VALUES (?, ?, ?)").run(key, count, expiresAt);
+        },
+        async read(key) {
+          const row = db.prepare("SELECT count, expires_at FROM tempid_uses WHERE token_id = ?").get(key) as
+            | { count: number; expires_at: number }
+            | undefined;
+          return row === undefined ? null : { count: row.count, expiresAt: row.expires_at };
+        },
+      },
+      /table tempid_uses/,
+    );
+    await store.close();
+    db.close();
   });
 });

@@ -123,6 +123,8 @@ function evaluate(expr: unknown, doc: Doc): unknown {
       return args[0] === undefined || args[0] === null ? args[1] : args[0];
     case "$lte":
       return compare(args[0] ?? Number.NEGATIVE_INFINITY, args[1]) <= 0;
+    case "$lt":
+      return compare(args[0] ?? Number.NEGATIVE_INFINITY, args[1]) < 0;
     case "$add":
       return (args as number[]).reduce((a, b) => a + b, 0);
     default:
