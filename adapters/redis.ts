@@ -2,7 +2,8 @@
  * Redis use-count store over the user's own client: node-redis (`redis` v4/v5) or ioredis.
  *
  * Consume is one Lua script (EVALSHA, EVAL only on NOSCRIPT): Redis runs scripts one at a time, so it is
- * exact across connections, processes and servers. Counters expire by themselves (PEXPIREAT).
+ * exact across connections, processes and servers. Counters expire by themselves (PEXPIREAT). A single-use
+ * token (limit 1, the commonest case) needs no script: one `SET key 1 NX PX ttl` (see `#claimOnce`).
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
@@ -60,6 +61,7 @@ export class RedisUseStore implements UseStore {
 
   async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
+    if (limit === 1) return this.#claimOnce(key, expiresAtSec * 1000 - nowMs);
     const reply = await this.#script("consume", CONSUME_SHA1, CONSUME_SCRIPT, key, [String(limit), String(expiresAtSec * 1000)]);
     if (reply !== 1 && reply !== 0) throw new TempIDStoreError(`consume got an unexpected reply from Redis: ${String(reply)}`);
     return reply === 1;
@@ -80,6 +82,30 @@ export class RedisUseStore implements UseStore {
     this.#closed = true;
     const close = this.#close;
     if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
+  }
+
+  /**
+   * The first and only use of a single-use token: `SET <prefix><key> 1 NX PX <ttl>`, one plain command
+   * instead of a script call (which costs the server more than the command itself). "OK" → granted; nil →
+   * refused: the key exists, so the use was spent (count 1) or revoked (REVOKED_COUNT). The key left behind
+   * is the script's layout, the Python package's: the integer count 1 at `<prefix><key>`. A Python service's
+   * script on it INCRs 1 → 2 > 1 and refuses; usesInfo (GET) reads 1; a later script call with a higher
+   * limit would count on from 1 and keep this expiry.
+   *
+   * Only the expiry differs: relative (`PX expiresAtSec*1000 - nowMs`, by the app's clock), where the script
+   * sets an absolute `PEXPIREAT`. They differ by the app/server clock skew (plus the request's transit),
+   * which COUNTER_GRACE_SECONDS covers. Relative on purpose: `SET … NX PXAT <t>` with t already past by the
+   * server's clock answers OK and deletes the key, a grant that leaves no trace, so a second use would be
+   * granted too. A relative ttl is always in the future once `ttlMs > 0`, which the caller has checked
+   * (expired by the app's clock → refused without touching Redis). Never retried, like the script.
+   */
+  async #claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    // Whole milliseconds, at least 1 (an injected clock may read fractions; PX takes an integer > 0).
+    const px = String(Math.ceil(ttlMs));
+    const reply = await this.#call("consume", () => this.#send(["SET", this.prefix + key, "1", "NX", "PX", px]));
+    if (reply === "OK") return true;
+    if (reply === null) return false;
+    throw new TempIDStoreError(`consume got an unexpected reply from Redis: ${String(reply)}`);
   }
 
   #script(what: string, sha: string, script: string, key: string, args: string[]): Promise<unknown> {

@@ -2,7 +2,8 @@
  * Upstash Redis use-count store for edge and serverless code, through `@upstash/redis` (REST over HTTPS;
  * pass `Redis.fromEnv(...)` or your own instance). Keys, expiry and Lua scripts are the Redis adapter's
  * (redis-script.ts), so a server on TCP Redis, an edge function on Upstash and the Python package can share
- * one database: one `EVALSHA` per consume, `EVAL` only after a `NOSCRIPT` reply.
+ * one database: one `EVALSHA` per consume, `EVAL` only after a `NOSCRIPT` reply; a single-use token's
+ * consume is one `SET key 1 NX PX ttl` instead (the Redis adapter's fast path, no script).
  *
  * Needs no Node API. Every call is bounded by `timeoutMs` and never retried by this store. The client's
  * own retries are the catch: @upstash/redis re-sends a request after a network error (5 times by default),
@@ -17,6 +18,8 @@ export interface UpstashRedisLike {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   get(key: string): Promise<unknown>;
+  /** `SET key value NX PX ms`: the single-use fast path. Resolves "OK" when set, null when the key exists. */
+  set(key: string, value: string, opts: { nx: true; px: number }): Promise<unknown>;
 }
 
 export interface UpstashStoreOptions {
@@ -34,7 +37,13 @@ export interface UpstashStoreOptions {
 
 /** A use-count store on Upstash Redis. */
 export function upstashStore(redis: UpstashRedisLike, options: UpstashStoreOptions = {}): RedisUseStore {
-  if (typeof redis !== "object" || redis === null || typeof redis.evalsha !== "function" || typeof redis.eval !== "function") {
+  if (
+    typeof redis !== "object" ||
+    redis === null ||
+    typeof redis.evalsha !== "function" ||
+    typeof redis.eval !== "function" ||
+    typeof redis.set !== "function"
+  ) {
     throw new TempIDConfigError("upstashStore takes a Redis client from @upstash/redis");
   }
   const retries = clientRetries(redis);
@@ -67,6 +76,12 @@ function send(redis: UpstashRedisLike, args: string[]): Promise<unknown> {
     }
     case "GET":
       return redis.get(rest[0] as string);
+    case "SET": {
+      // Only the Redis adapter's `SET key value NX PX ms`.
+      const [key, value, nx, px, ms] = rest;
+      if (nx !== "NX" || px !== "PX") return Promise.reject(new Error("upstash store: unsupported SET form"));
+      return redis.set(key as string, value as string, { nx: true, px: Number(ms) });
+    }
     default:
       return Promise.reject(new Error(`upstash store: unsupported command ${String(command)}`));
   }

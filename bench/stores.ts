@@ -2,6 +2,9 @@
  * `use()` on each store against the cheapest comparable single round trip on the same client (PING and
  * INCR on Redis, SELECT 1 on SQL; for the memory store, an async Map update). Latency p50/p99 and
  * throughput, at 1 and at 100 concurrent callers, baseline and store interleaved round by round.
+ * `use` is a token with a use limit no run reaches (every use a granted write; on Redis the Lua script);
+ * where a store has a path of its own for single-use tokens (Redis: `SET NX PX`), `singleUse` measures it
+ * too: maxUses 1, a fresh token per call.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -25,6 +28,8 @@ export interface StoreResult {
   levels: Array<{
     callers: number;
     use: StoreStats;
+    /** use() of single-use tokens (maxUses 1, a fresh token per call), where the store has a path for them */
+    singleUse?: StoreStats;
     /** the adapter's consume() called directly: use() minus the token object's own work */
     consume: StoreStats;
     baseline: StoreStats;
@@ -38,6 +43,8 @@ interface Target {
   store: string;
   client: string;
   baseline: string;
+  /** Also measure single-use tokens (maxUses 1, fresh token per call): the store has a fast path for them. */
+  singleUse?: boolean;
   /** the same client's cheapest durable single-row write, where the store is a database that writes to disk */
   make: () => Promise<{
     store: unknown;
@@ -139,6 +146,7 @@ export async function storeBench(
       store: "redis",
       client: "node-redis 5 (one connection)",
       baseline: "PING",
+      singleUse: true,
       make: async () => {
         const { createClient } = await import("redis");
         client = createClient({ url: "redis://127.0.0.1:6379" }) as unknown as typeof client;
@@ -259,8 +267,26 @@ export async function storeBench(
           throw new Error(`${target.store}: consume() refused`);
         }
       };
+      // Single-use tokens, minted before each timed run (minting is not measured): each use() is the
+      // token's first and only one, granted.
+      let fresh: Array<{ use(): Promise<boolean> }> = [];
+      let nextFresh = 0;
+      const mint = async (n: number) => {
+        fresh = await Promise.all(Array.from({ length: n }, () => t.new("15m", { maxUses: 1 })));
+        nextFresh = 0;
+      };
+      const useOnce = async () => {
+        const tid = fresh[nextFresh++];
+        if (tid === undefined) throw new Error(`${target.store}: out of single-use tokens`);
+        if (!(await tid.use())) throw new Error(`${target.store}: single-use use() refused`);
+      };
+      const timedOnce = async (callers: number, ops: number) => {
+        await mint(ops);
+        return timed(useOnce, callers, ops);
+      };
       // Warm up: creates the table, prepares statements, fills connection pools.
       await timed(use, 10, 200);
+      if (target.singleUse) await timedOnce(10, 200);
       await timed(made.op, 10, 200);
       if (made.write) await timed(made.write.op, 10, 200);
       if (made.explain) await timed(made.explain.op, 10, 200);
@@ -272,15 +298,18 @@ export async function storeBench(
         const s: typeof u = [];
         const c: typeof u = [];
         const e: typeof u = [];
+        const o: typeof u = [];
         for (let r = 0; r < opts.rounds; r++) {
           c.push(await timed(consume, callers, ops));
           // Alternate which goes first, so neither always runs on a warmer (or busier) server.
           if (r % 2 === 0) {
+            if (target.singleUse) o.push(await timedOnce(callers, ops));
             u.push(await timed(use, callers, ops));
             b.push(await timed(made.op, callers, ops));
           } else {
             b.push(await timed(made.op, callers, ops));
             u.push(await timed(use, callers, ops));
+            if (target.singleUse) o.push(await timedOnce(callers, ops));
           }
           if (made.write) s.push(await timed(made.write.op, callers, ops));
           if (made.explain) e.push(await timed(made.explain.op, callers, ops));
@@ -288,6 +317,7 @@ export async function storeBench(
         levels.push({
           callers,
           use: stats(u),
+          ...(target.singleUse ? { singleUse: stats(o) } : {}),
           consume: stats(c),
           baseline: stats(b),
           ...(made.write ? { write: { name: made.write.name, ...stats(s) } } : {}),
@@ -296,7 +326,8 @@ export async function storeBench(
       }
       results.push({ store: target.store, client: target.client, baseline: target.baseline, levels });
       const one = levels[0]!;
-      opts.log(`  ${target.store}: use() p50 ${one.use.p50Us.toFixed(1)} µs vs ${target.baseline} ${one.baseline.p50Us.toFixed(1)} µs`);
+      const once = one.singleUse ? `, single-use tokens ${one.singleUse.p50Us.toFixed(1)} µs` : "";
+      opts.log(`  ${target.store}: use() p50 ${one.use.p50Us.toFixed(1)} µs${once} vs ${target.baseline} ${one.baseline.p50Us.toFixed(1)} µs`);
     } finally {
       await made.cleanup();
     }

@@ -10,6 +10,7 @@ import { mysqlStore } from "../../adapters/mysql.js";
 import { neonStore } from "../../adapters/neon.js";
 import { planetscaleStore } from "../../adapters/planetscale.js";
 import { postgresStore } from "../../adapters/postgres.js";
+import { CONSUME_SCRIPT } from "../../adapters/redis-script.js";
 import { redisStore } from "../../adapters/redis.js";
 import { upstashStore } from "../../adapters/upstash.js";
 import { TempIDConfigError, TempIDStoreError, createTempID } from "../../src/index.js";
@@ -101,6 +102,65 @@ describe("upstash", () => {
     expect(Number(await raw.sendCommand(["PEXPIRETIME", prefix + key]))).toBe(expiry * 1000);
     await server.revoke(key, expiry, Date.now());
     expect(await edge.used(key, Date.now())).toBe(2147483647);
+  });
+
+  describe("single-use fast path (limit 1): SET NX PX, no script", () => {
+    it("1,000 concurrent uses: exactly one granted, SET only (no script); the key holds 1, expiring ttl later", async () => {
+      const store = upstashStore(client(), { prefix });
+      const key = `once-race-${rand()}`;
+      const expiry = Math.floor(Date.now() / 1000) + 3600;
+      const before = { set: bridge.commands.get("SET") ?? 0, evalsha: bridge.commands.get("EVALSHA") ?? 0, eval: bridge.commands.get("EVAL") ?? 0 };
+      const start = Date.now();
+      const results = await Promise.all(Array.from({ length: 1000 }, () => store.consume(key, 1, expiry, Date.now())));
+      expect(results.filter(Boolean).length).toBe(1);
+      expect((bridge.commands.get("SET") ?? 0) - before.set).toBe(1000);
+      expect((bridge.commands.get("EVALSHA") ?? 0) - before.evalsha).toBe(0);
+      expect((bridge.commands.get("EVAL") ?? 0) - before.eval).toBe(0);
+      expect(await raw.get(prefix + key)).toBe("1");
+      const pttl = await raw.pTTL(prefix + key);
+      expect(pttl).toBeLessThanOrEqual(expiry * 1000 - start);
+      expect(pttl).toBeGreaterThan(expiry * 1000 - Date.now() - 10_000);
+      expect(await store.used(key, Date.now())).toBe(1);
+    });
+
+    it("a revoked key is refused at limit 1 and stays revoked", async () => {
+      const store = upstashStore(client(), { prefix });
+      const key = `once-rev-${rand()}`;
+      const expiry = exp();
+      await store.revoke(key, expiry, Date.now());
+      expect(await store.consume(key, 1, expiry, Date.now())).toBe(false);
+      expect(await raw.get(prefix + key)).toBe("2147483647");
+      expect(Number(await raw.sendCommand(["PEXPIRETIME", prefix + key]))).toBe(expiry * 1000);
+    });
+
+    it("ttl <= 0 is refused without a request, and writes nothing", async () => {
+      const store = upstashStore(client(), { prefix });
+      const key = `once-dead-${rand()}`;
+      const expiry = exp();
+      const received = bridge.faults.received;
+      expect(await store.consume(key, 1, expiry, expiry * 1000)).toBe(false);
+      expect(await store.consume(key, 1, expiry, expiry * 1000 + 1)).toBe(false);
+      expect(bridge.faults.received).toBe(received);
+      expect(await raw.exists(prefix + key)).toBe(0);
+    });
+
+    it("one count with the TCP adapter and a Python-style script: after the grant, both refuse", async () => {
+      const edge = upstashStore(client(), { prefix });
+      const server = redisStore(raw, { prefix });
+      const key = `once-shared-${rand()}`;
+      const expiry = exp();
+      expect(await edge.consume(key, 1, expiry, Date.now())).toBe(true);
+      expect(await server.consume(key, 1, expiry, Date.now())).toBe(false);
+      expect(await edge.consume(key, 1, expiry, Date.now())).toBe(false);
+      // The script (what a Python service or a limit > 1 consume runs): INCR 1 -> 2 > 1, refused and undone.
+      expect(await raw.sendCommand(["EVAL", CONSUME_SCRIPT, "1", prefix + key, "1", String(expiry * 1000)])).toBe(0);
+      expect(await raw.get(prefix + key)).toBe("1");
+      expect(await edge.used(key, Date.now())).toBe(1);
+      // And the other way round: the TCP adapter's fast path grants, Upstash refuses.
+      const other = `once-shared2-${rand()}`;
+      expect(await server.consume(other, 1, expiry, Date.now())).toBe(true);
+      expect(await edge.consume(other, 1, expiry, Date.now())).toBe(false);
+    });
   });
 
   it("default prefix is the Python package's tempid:", async () => {

@@ -123,6 +123,7 @@ export function upstashHarness(): StoreHarness {
     service: "redis",
     persistent: true,
     serverClock: true,
+    relativeSingleUseExpiry: true,
     async open(ns, options) {
       const { upstashStore } = await import("../../adapters/upstash.js");
       return upstashStore(await client(), { prefix: `${ns}:`, timeoutMs: options?.timeoutMs ?? SUITE_TIMEOUT_MS });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REVOKED_COUNT, TempIDStoreError } from "@tempid/core";
+import { REVOKED_COUNT, TempIDStoreError, createTempID } from "@tempid/core";
 import { redisStore } from "@tempid/core/redis";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1 } from "../../adapters/redis-script.js";
 import { describeStore } from "./conformance.js";
@@ -70,6 +70,125 @@ describe.skipIf(!status.available)("redis consume script: a refusal leaves the c
     expect(await client.eval(CONSUME_SCRIPT, 1, key, "0", String(exp * 1000))).toBe(0);
     expect(await client.exists(key)).toBe(0);
   });
+});
+
+// A Python-style consume on the same key: GET, compare with the limit, INCR, expire on first use. (The
+// adapter's own script, INCR first, is run beside it.) Both must refuse a key the fast path left behind.
+const GET_THEN_INCR_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 1`;
+
+// limit 1 (single-use tokens) is one `SET key 1 NX PX ttl`, no script: same key and value as the script,
+// the expiry relative to the caller's clock.
+describe.skipIf(!status.available)("redis single-use fast path (limit 1): SET NX PX, no script", () => {
+  const prefix = `tempid-once-${process.pid}-${Date.now()}:`;
+  let io: Redis;
+  let nr: ReturnType<typeof createClient>;
+  beforeAll(async () => {
+    io = new Redis(serviceUrls.redis);
+    nr = createClient({ url: serviceUrls.redis });
+    await nr.connect();
+  });
+  afterAll(async () => {
+    const keys = await io.keys(`${prefix}*`);
+    if (keys.length > 0) await io.del(...keys);
+    io.disconnect();
+    await nr.close();
+  });
+
+  // Pass-through clients of each shape, recording the command names the store sends.
+  const flavours = {
+    "node-redis": (sent: string[]) => ({ sendCommand: (args: string[]) => (sent.push(args[0]!), nr.sendCommand(args)) }),
+    ioredis: (sent: string[]) => ({ call: (command: string, ...args: string[]) => (sent.push(command), io.call(command, ...args)) }),
+  };
+
+  for (const [flavour, spy] of Object.entries(flavours)) {
+    describe(flavour, () => {
+      let n = 0;
+      const fresh = () => `${flavour}-${++n}`;
+
+      it("1,000 concurrent uses: exactly one granted, one SET each and no script; the key holds 1, expiring ttl later", async () => {
+        const sent: string[] = [];
+        const store = redisStore(spy(sent), { prefix });
+        const key = fresh();
+        const exp = Math.floor(Date.now() / 1000) + 3600;
+        const before = Date.now();
+        const results = await Promise.all(Array.from({ length: 1000 }, () => store.consume(key, 1, exp, Date.now())));
+        expect(results.filter(Boolean).length).toBe(1);
+        expect(sent.length).toBe(1000);
+        expect(new Set(sent)).toEqual(new Set(["SET"]));
+        expect(await io.get(prefix + key)).toBe("1");
+        // ttl = exp*1000 - nowMs of the granted call, counted from its arrival: at most exp*1000 - before
+        // left now, and (generously) no less than 10 s under what is left by this clock.
+        const pttl = await io.pttl(prefix + key);
+        expect(pttl).toBeLessThanOrEqual(exp * 1000 - before);
+        expect(pttl).toBeGreaterThan(exp * 1000 - Date.now() - 10_000);
+        expect(await store.used(key, Date.now())).toBe(1);
+      });
+
+      it("a revoked key is refused at limit 1 and stays revoked (count and expiry untouched)", async () => {
+        const sent: string[] = [];
+        const store = redisStore(spy(sent), { prefix });
+        const key = fresh();
+        const exp = Math.floor(Date.now() / 1000) + 3600;
+        await store.revoke(key, exp, Date.now());
+        expect(await store.consume(key, 1, exp, Date.now())).toBe(false);
+        expect(await store.consume(key, 1, exp, Date.now())).toBe(false);
+        expect(sent).toEqual(["EVALSHA", "SET", "SET"]);
+        expect(await io.get(prefix + key)).toBe(String(REVOKED_COUNT));
+        expect(Number(await io.call("PEXPIRETIME", prefix + key))).toBe(exp * 1000);
+        expect(await store.used(key, Date.now())).toBe(REVOKED_COUNT);
+      });
+
+      it("ttl <= 0 (expired by the caller's clock) is refused without sending anything, and writes nothing", async () => {
+        const sent: string[] = [];
+        const store = redisStore(spy(sent), { prefix });
+        const key = fresh();
+        const exp = Math.floor(Date.now() / 1000) + 3600;
+        expect(await store.consume(key, 1, exp, exp * 1000)).toBe(false); // ttl 0
+        expect(await store.consume(key, 1, exp, exp * 1000 + 1)).toBe(false); // ttl -1
+        expect(await store.consume(key, 1, exp - 7200, Date.now())).toBe(false);
+        expect(sent).toEqual([]);
+        expect(await io.exists(prefix + key)).toBe(0);
+      });
+
+      it("a clock reading with a fraction of a millisecond still sends a whole PX (rounded up)", async () => {
+        const store = redisStore(spy([]), { prefix });
+        const key = fresh();
+        const exp = Math.floor(Date.now() / 1000) + 60;
+        expect(await store.consume(key, 1, exp, Date.now() + 0.25)).toBe(true);
+        expect(await io.get(prefix + key)).toBe("1");
+        expect(await io.pttl(prefix + key)).toBeGreaterThan(0); // an expiry is set (-1 would be none)
+        // Half a millisecond left: PX 1, granted (the key then lives 1 ms), not a Redis error.
+        expect(await store.consume(fresh(), 1, exp, exp * 1000 - 0.5)).toBe(true);
+      });
+
+      it("the key it leaves is the Python layout: a Python-style script on it refuses, usesInfo reads 1", async () => {
+        const store = redisStore(spy([]), { prefix });
+        const key = fresh();
+        const exp = Math.floor(Date.now() / 1000) + 3600;
+        expect(await store.consume(key, 1, exp, Date.now())).toBe(true);
+        const pttl = await io.pttl(prefix + key);
+        // GET 1 >= 1: refused. INCR 1 -> 2 > 1: refused and undone.
+        expect(await io.eval(GET_THEN_INCR_SCRIPT, 1, prefix + key, "1", String(exp * 1000))).toBe(0);
+        expect(await io.eval(CONSUME_SCRIPT, 1, prefix + key, "1", String(exp * 1000))).toBe(0);
+        expect(await io.get(prefix + key)).toBe("1");
+        const after = await io.pttl(prefix + key);
+        expect(after).toBeGreaterThan(0);
+        expect(after).toBeLessThanOrEqual(pttl);
+        expect(await store.consume(key, 1, exp, Date.now())).toBe(false);
+
+        // Through the core: a maxUses 1 token, one use, then refused; usesInfo reads the count 1.
+        const tempid = createTempID({ secret: "fast-path-secret-0123456789abcdef", store: redisStore(spy([]), { prefix }) });
+        const tid = await tempid.new("15m", { maxUses: 1 });
+        expect(await tid.use()).toBe(true);
+        expect(await tid.use()).toBe(false);
+        expect(await tid.usesInfo()).toEqual({ total: 1, used: 1, left: 0 });
+        expect(await io.get(prefix + tid.counterKey)).toBe("1");
+      });
+    });
+  }
 });
 
 // The stop/restart test runs its own redis-server (the shared one serves other test runs).

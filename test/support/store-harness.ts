@@ -27,6 +27,12 @@ export interface StoreHarness {
   readonly persistent: boolean;
   /** Expiry follows the server's clock, not the injected `nowMs` (Redis). */
   readonly serverClock?: boolean;
+  /**
+   * A single-use counter (limit 1) expires a relative ttl (expiresAtSec*1000 - nowMs) after the server
+   * received it, not at expiresAtSec itself (Redis `SET NX PX`): its expiry is later by the time between
+   * the caller's `nowMs` and the write.
+   */
+  readonly relativeSingleUseExpiry?: boolean;
   /** Counts live inside one process (the memory store): the multi-process test does not apply. */
   readonly processLocal?: boolean;
   /**

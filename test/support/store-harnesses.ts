@@ -251,6 +251,7 @@ export function nodeRedisHarness(): StoreHarness {
     service: "redis",
     persistent: true,
     serverClock: true,
+    relativeSingleUseExpiry: true,
     async open(ns, options) {
       return redisStore(await get(), { prefix: `${ns}:`, timeoutMs: options?.timeoutMs });
     },
@@ -280,6 +281,7 @@ export function ioredisHarness(): StoreHarness {
     service: "redis",
     persistent: true,
     serverClock: true,
+    relativeSingleUseExpiry: true,
     async open(ns, options) {
       return redisStore((client ??= await redisRaw()), { prefix: `${ns}:`, timeoutMs: options?.timeoutMs });
     },
