@@ -1,3 +1,4 @@
+import { TempIDStoreError } from "./errors.js";
 import { type UseStore, REVOKED_COUNT } from "./store.js";
 
 interface Counter {
@@ -20,6 +21,7 @@ interface Counter {
 export class MemoryStore implements UseStore {
   readonly #counters = new Map<string, Counter>();
   #cursor: Iterator<[string, Counter]> | undefined;
+  #closed = false;
   /** Entries inspected by the sweep on each call; above 1 so the sweep outpaces insertions. */
   static readonly #SWEEP = 2;
 
@@ -67,7 +69,9 @@ export class MemoryStore implements UseStore {
     return removed;
   }
 
+  /** Forgets every count; later calls reject with TempIDStoreError, as with every other store. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#counters.clear();
     this.#cursor = undefined;
   }
@@ -82,6 +86,8 @@ export class MemoryStore implements UseStore {
   }
 
   #sweep(nowMs: number): void {
+    // A closed store has forgotten its counts: answering would grant spent tokens again.
+    if (this.#closed) throw new TempIDStoreError("this store is closed");
     for (let i = 0; i < MemoryStore.#SWEEP; i++) {
       this.#cursor ??= this.#counters.entries();
       const next = this.#cursor.next();

@@ -36,3 +36,29 @@ describe("MemoryStore reclaims expired counters without scanning", () => {
     expect(store.size).toBe(0);
   });
 });
+
+describe("MemoryStore after close()", () => {
+  it("refuses every call instead of granting a spent token again", async () => {
+    const store = new MemoryStore();
+    const now = 1_800_000_000_000;
+    expect(await store.consume("spent", 1, 1_800_000_100, now)).toBe(true);
+    await store.close();
+    await expect(store.consume("spent", 1, 1_800_000_100, now)).rejects.toMatchObject({ code: "ERR_TEMPID_STORE", message: "this store is closed" });
+    await expect(store.used("spent", now)).rejects.toMatchObject({ code: "ERR_TEMPID_STORE" });
+    await expect(store.revoke("spent", 1_800_000_100, now)).rejects.toMatchObject({ code: "ERR_TEMPID_STORE" });
+    expect(store.size).toBe(0);
+    await store.close(); // closing twice is harmless
+  });
+
+  it("a token on a closed store: use() rejects with TempIDStoreError, never grants", async () => {
+    const { createTempID } = await import("@tempid/core");
+    const store = new MemoryStore();
+    const tempid = createTempID({ secret: "k".repeat(32), store });
+    const tid = await tempid.new("10m", { maxUses: 1 });
+    expect(await tid.use()).toBe(true);
+    await store.close();
+    await expect(tid.use()).rejects.toMatchObject({ code: "ERR_TEMPID_STORE" });
+    expect(await tempid.verify(tid.toString())).not.toBeNull(); // verify without checkUses needs no store
+    await expect(tempid.verify(tid.toString(), { checkUses: true })).rejects.toMatchObject({ code: "ERR_TEMPID_STORE" });
+  });
+});
