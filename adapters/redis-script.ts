@@ -8,7 +8,7 @@
  */
 
 /**
- * KEYS[1] counter, ARGV[1] limit, ARGV[2] expiry in unix ms → 1 granted, 0 refused.
+ * KEYS[1] counter, ARGV[1] limit, ARGV[2] expiry in unix ms → 1 granted, 0 refused, below 0 corrupt.
  * INCR first, then compare: a grant is one Redis call inside the script (GET-then-INCR was two), which is
  * what a use costs the server under load. A refusal undoes its INCR with DECR before the script returns;
  * Redis runs a script atomically, so no reader (usesInfo, the Python package, another process) ever sees
@@ -16,10 +16,15 @@
  * and back, so it is replicated and, on a server out of memory, fails with an error instead of refusing:
  * an error is never a grant.) With a limit below 1 (the adapters never send one) the key INCR created is
  * deleted again, so no counter without an expiry is left behind.
+ * A counter that held a negative count (corrupt: no tempid writer makes one) is put back as it was and
+ * answers that count (below 0), which the adapter reports as an error: counting on from it would grant past the limit.
  * A PEXPIREAT in the past deletes the key at once: the token has expired by the server's clock, so the
  * use is refused rather than counted on a key that no longer exists.
  */
 export const CONSUME_SCRIPT = `local n = redis.call('INCR', KEYS[1])
+if n < 1 then
+  return redis.call('DECR', KEYS[1])
+end
 if n > tonumber(ARGV[1]) then
   if n == 1 then redis.call('DEL', KEYS[1]) else redis.call('DECR', KEYS[1]) end
   return 0
@@ -30,7 +35,7 @@ if n == 1 then
 end
 return 1`;
 
-export const CONSUME_SHA1 = "55dd32b91f40a3e3306415cc0357bae9ba1dc728";
+export const CONSUME_SHA1 = "f62745d62ba2d789dfa100905d80c3b003333d6f";
 
 /** KEYS[1] counter, ARGV[1] the revoked count, ARGV[2] expiry in unix ms. (SET … PXAT would need Redis 6.2.) */
 export const REVOKE_SCRIPT = `redis.call('SET', KEYS[1], ARGV[1])

@@ -7,7 +7,7 @@
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** All the store needs from node-redis (v4/v5 client). */
 export interface NodeRedisLike {
@@ -63,13 +63,18 @@ export class RedisUseStore implements UseStore {
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
     if (limit === 1) return this.#claimOnce(key, expiresAtSec * 1000 - nowMs);
     const reply = await this.#script("consume", CONSUME_SHA1, CONSUME_SCRIPT, key, [String(limit), String(expiresAtSec * 1000)]);
+    if (typeof reply === "number" && Number.isSafeInteger(reply) && reply < 0) throw corruptCount(reply, `Redis (${this.prefix}*)`);
     if (reply !== 1 && reply !== 0) throw new TempIDStoreError(`consume got an unexpected reply from Redis: ${String(reply)}`);
     return reply === 1;
   }
 
   async used(key: string, _nowMs: number): Promise<number> {
     // Redis deletes the key at its expiry, so a present key is live (by the server's clock).
-    return this.#call("used", async () => parseCount(await this.#send(["GET", this.prefix + key])));
+    return this.#call("used", async () => {
+      const count = parseCount(await this.#send(["GET", this.prefix + key]));
+      if (count < 0) throw corruptCount(count, `Redis (${this.prefix}*)`);
+      return count;
+    });
   }
 
   async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
@@ -116,7 +121,9 @@ export class RedisUseStore implements UseStore {
       } catch (err) {
         // Only an unknown script is re-sent (as EVAL, which also caches it); anything else may have run.
         // Not after a timeout: the caller has been told it failed, so nothing may count for it later.
+        // Nor once the store is closed: a closed store sends nothing more.
         if (!isNoScript(err) || call.timedOut) throw err;
+        if (this.#closed) throw new TempIDStoreError("this store is closed");
         return await this.#send(["EVAL", script, ...keyed]);
       }
     });

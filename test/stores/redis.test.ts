@@ -51,6 +51,30 @@ describe.skipIf(!status.available)("redis consume script: a refusal leaves the c
     expect(await store.used("lim", Date.now())).toBe(2);
   });
 
+  it("a negative (corrupt) count is never counted on: the script path rejects naming the value, single-use refuses, used() rejects; the counter stays as it was", async () => {
+    const store = redisStore(client, { prefix });
+    for (const count of [-1, -7]) {
+      const key = `neg${count}`;
+      await client.set(prefix + key, String(count), "PXAT", exp * 1000);
+      for (const limit of [2, 3, REVOKED_COUNT - 1]) {
+        const err = await store.consume(key, limit, exp, Date.now()).then((granted) => new Error(`consume resolved ${String(granted)}`), (e: unknown) => e);
+        expect(err).toBeInstanceOf(TempIDStoreError);
+        expect((err as Error).message).toContain(`negative count (${count})`);
+      }
+      // The single-use SET NX finds the key present: refused (never granted), no script to read the value.
+      expect(await store.consume(key, 1, exp, Date.now())).toBe(false);
+      await expect(store.used(key, Date.now())).rejects.toThrow(`negative count (${count})`);
+      expect(await client.get(prefix + key)).toBe(String(count));
+      expect(Number(await client.call("PEXPIRETIME", prefix + key))).toBe(exp * 1000);
+    }
+    // Through the core: use() and usesInfo() reject with the value.
+    const tempid = createTempID({ secret: "redis-corrupt-count-secret-0123456789abcdef", store });
+    const tid = await tempid.new("10m", { maxUses: 2 });
+    await client.set(prefix + tid.counterKey, "-1", "EX", 600);
+    await expect(tid.use()).rejects.toThrow("negative count (-1)");
+    await expect(tid.usesInfo()).rejects.toThrow("negative count (-1)");
+  });
+
   it("a revoked counter stays at the revoked count through refused uses", async () => {
     const store = redisStore(client, { prefix });
     await store.revoke("rev", exp, Date.now());
@@ -214,6 +238,30 @@ describe.skipIf(!canRestart)("redis store on a private server: NOSCRIPT, stop an
       expect(sent).toEqual(["EVALSHA", "EVAL", "EVALSHA", "EVALSHA"]);
       expect(await client.get("ns:k")).toBe("2");
       expect(Number(await client.call("PEXPIRETIME", "ns:k"))).toBe(exp * 1000);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("a store closed while its EVALSHA was answered NOSCRIPT sends no EVAL: the call rejects as closed, nothing counted", async () => {
+    const client = new Redis({ host: "127.0.0.1", port: server.port });
+    const sent: string[] = [];
+    let store: ReturnType<typeof redisStore> | undefined;
+    const spy = {
+      call: async (command: string, ...args: string[]) => {
+        sent.push(command);
+        const reply = client.call(command, ...args);
+        // The NOSCRIPT answer arrives after close() has begun.
+        if (command === "EVALSHA") await store!.close();
+        return reply;
+      },
+    };
+    try {
+      await client.call("SCRIPT", "FLUSH");
+      store = redisStore(spy, { prefix: "closing:" });
+      await expect(store.consume("k", 2, exp, Date.now())).rejects.toThrow("this store is closed");
+      expect(sent).toEqual(["EVALSHA"]);
+      expect(await client.get("closing:k")).toBeNull();
     } finally {
       client.disconnect();
     }
