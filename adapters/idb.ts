@@ -1,0 +1,251 @@
+/**
+ * IndexedDB use-count store for browser apps, PWAs and browser extensions, through `idb-keyval`.
+ *
+ * Scope: one browser profile. Every tab, window, worker and service worker of one origin (one extension)
+ * shares the counts; other devices, other browsers and other profiles do not, and the user can clear them
+ * (site data, private windows). It limits uses inside this browser; it is not a server-side guarantee.
+ *
+ * Atomicity: a consume is one `update(key, updater, store)` of idb-keyval, which opens ONE `readwrite`
+ * transaction on the object store and, inside it, issues `get(key)` and — from that request's success
+ * callback, while the transaction is still active — `put(updater(old), key)`; it resolves on the
+ * transaction's `complete` event (idb-keyval 6.x, dist/index.js `update`). IndexedDB runs readwrite
+ * transactions whose scopes overlap one after the other, in creation order, across every connection to the
+ * database (tabs and workers of the origin included), so no other write lands between the read and the
+ * write: exactly `limit` uses are granted. A refusal writes nothing (the updater throws before the put, so
+ * the transaction commits with only the read). A grant is reported after `complete`, i.e. after commit.
+ *
+ * Expiry: values are `{ count, expiresAt }` (unix seconds); one whose `expiresAt <= now` counts as absent
+ * (a use overwrites it with a fresh counter). Expired entries are reclaimed without a cleanup job: every
+ * `purgeEvery` writes (grants and revocations) one background sweep visits at most `purgeBatch` entries
+ * with a cursor, resuming where the previous sweep stopped, and deletes the expired ones. With the defaults
+ * (1,000 entries every 100 writes) that is O(1) amortised per call (10 entries visited per write) and the
+ * sweep passes over the whole store every (entries / 10) writes.
+ *
+ * Needs no Node API. Every call is bounded by `timeoutMs`; IndexedDB cannot cancel a transaction that
+ * idb-keyval has started, so a consume past its deadline may still commit later (that use is lost, never
+ * granted).
+ */
+import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
+import { createStore, get, promisifyRequest, set, update, type UseStore as KeyvalStore } from "idb-keyval";
+import { AmortisedPurge, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
+
+/** An idb-keyval store: what `createStore(dbName, storeName)` returns. */
+export type IdbKeyvalStore = KeyvalStore;
+
+export interface IdbStoreOptions {
+  /**
+   * The idb-keyval store to count in: `createStore(dbName, storeName)`. Give it a database of its own
+   * (idb-keyval creates the object store only when it creates the database). Default
+   * `createStore("tempid", "uses")`, which the store opens and `close()` closes; a store you pass stays yours.
+   */
+  store?: IdbKeyvalStore;
+  /** Bound on each call in ms (default 5,000). A consume past it rejects and may still count once, later. */
+  timeoutMs?: number;
+  /** One background sweep of expired entries every this many writes (default 100; 0 turns it off). */
+  purgeEvery?: number;
+  /** Entries a sweep visits at most (default 1,000). */
+  purgeBatch?: number;
+}
+
+/** The stored value. */
+interface Counter {
+  count: number;
+  /** unix seconds */
+  expiresAt: number;
+}
+
+/** Thrown by the updater to end a transaction without a put (a refusal); never leaves the store. */
+const REFUSED: unique symbol = Symbol("refused");
+
+/** A use-count store in IndexedDB (one browser profile: every tab of the origin shares the counts). */
+export function idbStore(options: IdbStoreOptions = {}): IdbUseStore {
+  return new IdbUseStore(options);
+}
+
+export class IdbUseStore implements UseStore {
+  readonly #store: IdbKeyvalStore;
+  readonly #own: boolean;
+  readonly #where: string;
+  readonly #timeoutMs: number;
+  readonly #purgeBatch: number;
+  readonly #purge: AmortisedPurge;
+  /** Where the next background sweep starts (the last key the previous one visited); undefined: the start. */
+  #sweepFrom: IDBValidKey | undefined;
+  #closed = false;
+  /** The store opened its own database (a call reached it): close() closes that connection. */
+  #opened = false;
+
+  constructor(options: IdbStoreOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new TempIDConfigError("idbStore takes an options object");
+    this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+    const every = checkPositiveInt(options.purgeEvery, "purgeEvery", 100, true);
+    this.#purgeBatch = checkPositiveInt(options.purgeBatch, "purgeBatch", 1000);
+    if (options.store === undefined) {
+      this.#store = createStore("tempid", "uses");
+      this.#own = true;
+      this.#where = 'IndexedDB database "tempid", object store "uses"';
+    } else if (typeof options.store === "function") {
+      this.#store = options.store;
+      this.#own = false;
+      this.#where = "the IndexedDB object store given to idbStore()";
+    } else {
+      throw new TempIDConfigError('idbStore: `store` must be an idb-keyval store, from createStore("db", "store")');
+    }
+    this.#purge = new AmortisedPurge(every, (nowMs) => this.#sweep(toNowSec(nowMs)));
+  }
+
+  consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve(false);
+    const nowSec = toNowSec(nowMs);
+    this.#opened = true;
+    return bounded("consume", this.#timeoutMs, async () => {
+      try {
+        // One readwrite transaction: get, then put from the get's success callback (see the file comment).
+        await update<unknown>(
+          key,
+          (old) => {
+            const live = this.#read(old, nowSec);
+            if (live === undefined) return { count: 1, expiresAt: expiresAtSec } satisfies Counter;
+            if (live.count >= limit) throw REFUSED;
+            return { count: live.count + 1, expiresAt: live.expiresAt } satisfies Counter;
+          },
+          this.#store,
+        );
+      } catch (err) {
+        if (err === REFUSED) return false;
+        throw err;
+      }
+      this.#purge.tick(nowMs);
+      return true;
+    });
+  }
+
+  used(key: string, nowMs: number): Promise<number> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#opened = true;
+    return bounded("used", this.#timeoutMs, async () => this.#read(await get<unknown>(key, this.#store), toNowSec(nowMs))?.count ?? 0);
+  }
+
+  revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve();
+    this.#opened = true;
+    return bounded("revoke", this.#timeoutMs, async () => {
+      // One put (its own readwrite transaction): whatever was there, corrupt values included, is replaced.
+      await set(key, { count: REVOKED_COUNT, expiresAt: expiresAtSec } satisfies Counter, this.#store);
+      this.#purge.tick(nowMs);
+    });
+  }
+
+  /**
+   * Deletes every expired entry now, a batch (`purgeBatch` entries, one transaction) at a time, and
+   * resolves with how many it deleted. O(entries); normal traffic does this a batch at a time anyway.
+   */
+  purgeExpired(nowMs: number = Date.now()): Promise<number> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#opened = true;
+    const nowSec = toNowSec(nowMs);
+    return (async () => {
+      let deleted = 0;
+      let from: IDBValidKey | undefined;
+      do {
+        const batch = await bounded("purgeExpired", this.#timeoutMs, () => this.#sweepBatch(nowSec, from));
+        deleted += batch.deleted;
+        from = batch.next;
+      } while (from !== undefined);
+      return deleted;
+    })();
+  }
+
+  /**
+   * Refuses every later call. Closes the database connection when the store opened it (the default store),
+   * after its transactions finish; an idb-keyval store you passed is left open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#purge.idle();
+    if (!this.#own || !this.#opened) return;
+    await bounded("close", this.#timeoutMs, async () => {
+      const db = await this.#store("readonly", (objectStore) => objectStore.transaction.db);
+      db.close();
+    });
+  }
+
+  /** A live counter, undefined when absent or expired; a negative or malformed value is an error. */
+  #read(value: unknown, nowSec: number): Counter | undefined {
+    if (value === undefined) return undefined;
+    const v = value as Partial<Counter> | null;
+    if (typeof v !== "object" || v === null || typeof v.expiresAt !== "number" || !Number.isFinite(v.expiresAt)) {
+      throw this.#malformed(value);
+    }
+    if (v.expiresAt <= nowSec) return undefined;
+    if (typeof v.count !== "number" || !Number.isSafeInteger(v.count)) throw this.#malformed(value);
+    if (v.count < 0) throw corruptCount(v.count, this.#where);
+    return { count: v.count, expiresAt: v.expiresAt };
+  }
+
+  #malformed(value: unknown): TempIDStoreError {
+    let shown: string;
+    try {
+      shown = JSON.stringify(value) ?? String(value);
+    } catch {
+      shown = Object.prototype.toString.call(value);
+    }
+    return new TempIDStoreError(
+      `a counter in ${this.#where} is not { count, expiresAt } (${shown.slice(0, 80)}), which no tempid writer produces: ` +
+        "refused, no use granted; fix or delete it",
+    );
+  }
+
+  /** One background sweep: the next batch after the previous one's last key, wrapping at the end. */
+  async #sweep(nowSec: number): Promise<void> {
+    if (this.#closed) return;
+    const batch = await bounded("purge", this.#timeoutMs, () => this.#sweepBatch(nowSec, this.#sweepFrom));
+    this.#sweepFrom = batch.next;
+  }
+
+  /**
+   * Visits at most `purgeBatch` entries from `from` on (the start when undefined) in one readwrite
+   * transaction, deleting the expired ones (malformed values are left alone). `next` is where the following
+   * batch starts: undefined when the cursor reached the end.
+   */
+  #sweepBatch(nowSec: number, from: IDBValidKey | undefined): Promise<{ deleted: number; next: IDBValidKey | undefined }> {
+    return this.#store("readwrite", (objectStore) => {
+      let deleted = 0;
+      let visited = 0;
+      let next: IDBValidKey | undefined;
+      let positioned = from === undefined;
+      const request = objectStore.openCursor();
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (cursor === null) {
+          next = undefined;
+          return;
+        }
+        if (!positioned) {
+          positioned = true;
+          // continue(key) moves to the first key >= it. Our keys are strings, which IndexedDB orders by
+          // code unit as JavaScript's < does; any other key restarts from the beginning.
+          if (typeof from === "string" && typeof cursor.key === "string" && cursor.key < from) {
+            cursor.continue(from);
+            return;
+          }
+        }
+        if (visited >= this.#purgeBatch) {
+          next = cursor.key; // not visited: the next batch starts here
+          return;
+        }
+        visited++;
+        const value = cursor.value as Partial<Counter> | null;
+        if (typeof value === "object" && value !== null && typeof value.expiresAt === "number" && value.expiresAt <= nowSec) {
+          cursor.delete();
+          deleted++;
+        }
+        cursor.continue();
+      };
+      return promisifyRequest(objectStore.transaction).then(() => ({ deleted, next }));
+    });
+  }
+}
