@@ -7,7 +7,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
 import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS } from "./store-kit.js";
 
 /** All the store needs from `pg` (Pool, PoolClient or Client). */
 export interface PgQueryable {
@@ -80,6 +80,20 @@ export function preparedName(sql: string): string {
   return `tempid_${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}`;
 }
 
+/**
+ * Errors PostgreSQL raises for a named statement before running any of it, so sending the statement again
+ * cannot count a use twice: the name is unknown on this server connection (26000: DEALLOCATE or DISCARD ALL
+ * by other code on the pool, or a pooler in transaction mode that switched server connections), the name
+ * is already taken there (42P05: a pooler), or the table changed under the cached plan (0A000 from
+ * RevalidateCachedQuery: "cached plan must not change result type", e.g. a column's type altered). `pg`
+ * forgets a name whose use failed, so the next call prepares it again. (postgres.js retries these itself.)
+ */
+function notRun(err: unknown): boolean {
+  const e = err as { code?: unknown; routine?: unknown } | null;
+  const code = e?.code;
+  return code === "26000" || code === "42P05" || (code === "0A000" && e?.routine === "RevalidateCachedQuery");
+}
+
 class PgRunner implements SqlRunner {
   readonly #names = new Map<string, string>();
 
@@ -90,7 +104,7 @@ class PgRunner implements SqlRunner {
     private readonly prepare: boolean,
   ) {}
 
-  async run(statement: SqlStatement): Promise<SqlResult> {
+  async run(statement: SqlStatement, call?: BoundedCall): Promise<SqlResult> {
     // query_timeout frees the pool's connection too; the store's own bound still applies on top.
     const config: { name?: string; text: string; values: unknown[]; query_timeout: number } = {
       text: statement.sql,
@@ -102,7 +116,16 @@ class PgRunner implements SqlRunner {
       if (name === undefined) this.#names.set(statement.sql, (name = preparedName(statement.sql)));
       config.name = name;
     }
-    const result = await this.client.query(config);
+    let result;
+    try {
+      result = await this.client.query(config);
+    } catch (err) {
+      // Refused before it ran (see `notRun`): sent once more, unnamed, so nothing can count twice. Not for
+      // a caller past its deadline, and not once the store is closed (the store checks before each send).
+      if (config.name === undefined || !notRun(err) || call?.timedOut === true) throw err;
+      delete config.name;
+      result = await this.client.query(config);
+    }
     return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
   }
 

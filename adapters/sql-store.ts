@@ -2,7 +2,7 @@
  * One `UseStore` over any SQL driver: each SQL adapter (SQLite, PostgreSQL, MySQL, and the HTTP ones) only
  * supplies a `SqlRunner` that sends one statement and reports rows / affected rows. Not a public entry point.
  */
-import { type UseStore, TempIDConfigError } from "@tempid/core";
+import { type UseStore, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlCorruptCount, mysqlGranted, toCount } from "./sql-dialect.js";
 import {
   AmortisedPurge,
@@ -43,7 +43,11 @@ export interface SqlResult {
 
 /** What an adapter supplies: how to send one statement through its driver. */
 export interface SqlRunner {
-  run(statement: SqlStatement): Promise<SqlResult> | SqlResult;
+  /**
+   * `call` says whether the caller's deadline has passed: a runner that may send a statement again (after
+   * an error the server raised before running it) must not once it has.
+   */
+  run(statement: SqlStatement, call?: BoundedCall): Promise<SqlResult> | SqlResult;
   /** Runs one DDL statement (no parameters). */
   ddl(sql: string): Promise<void> | void;
   /** True when a DDL error only says the object already exists (a concurrent migration won the race). */
@@ -89,11 +93,15 @@ export class SqlUseStore implements UseStore {
       const nowSec = toNowSec(nowMs);
       const live = this.#sql.consumeLive(key, limit, expiresAtSec, nowSec);
       if (live !== undefined) {
-        if ((await this.#run(live)).rows.length === 1) return true;
-        // Nothing more is sent for a caller that has been told the call failed.
-        if (call.timedOut) return false;
+        if ((await this.#run(live, call)).rows.length === 1) return true;
+        // Past the deadline (the first statement may have waited that long on a lock, holding the event
+        // loop), nothing more is sent: the call fails, and the first statement, which granted nothing,
+        // changed nothing.
+        if (call.timedOut) {
+          throw new TempIDStoreError(`consume timed out after ${this.#timeoutMs} ms (not retried; nothing was counted)`);
+        }
       }
-      const result = await this.#run(this.#sql.consume(key, limit, expiresAtSec, nowSec));
+      const result = await this.#run(this.#sql.consume(key, limit, expiresAtSec, nowSec), call);
       if (this.#sql.dialect === "mysql") {
         const corrupt = mysqlCorruptCount(result.insertId ?? 0);
         if (corrupt !== undefined) throw corruptCount(corrupt, this.#where);
@@ -111,8 +119,8 @@ export class SqlUseStore implements UseStore {
   }
 
   async used(key: string, nowMs: number): Promise<number> {
-    return this.#call("used", async () => {
-      const result = await this.#run(this.#sql.used(key, toNowSec(nowMs)));
+    return this.#call("used", async (call) => {
+      const result = await this.#run(this.#sql.used(key, toNowSec(nowMs)), call);
       const row = result.rows[0];
       if (row === undefined) return 0;
       const count = toCount(row["count"]);
@@ -123,7 +131,7 @@ export class SqlUseStore implements UseStore {
 
   async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
     if (tokenExpired(expiresAtSec, nowMs)) return;
-    await this.#call("revoke", () => this.#run(this.#sql.revoke(key, expiresAtSec)));
+    await this.#call("revoke", (call) => this.#run(this.#sql.revoke(key, expiresAtSec), call));
     this.#purge.tick(nowMs);
   }
 
@@ -163,9 +171,9 @@ export class SqlUseStore implements UseStore {
   }
 
   /** Every statement goes through here: none is sent once close() has begun. */
-  #run(statement: SqlStatement): Promise<SqlResult> | SqlResult {
+  #run(statement: SqlStatement, call?: BoundedCall): Promise<SqlResult> | SqlResult {
     this.#open();
-    return this.#runner.run(statement);
+    return this.#runner.run(statement, call);
   }
 
   async #call<T>(what: string, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {

@@ -26,10 +26,18 @@ export function checkPositiveInt(value: unknown, option: string, fallback: numbe
   return value;
 }
 
-/** Lets a call that sends a follow-up command (EVAL after NOSCRIPT) see that its caller has given up. */
+/**
+ * Lets a call that sends a follow-up command (EVAL after NOSCRIPT, SQLite's second consume statement) see
+ * that its deadline has passed. True from the deadline on, read from the clock: a synchronous driver call
+ * (SQLite waiting on a lock) holds the event loop, so the deadline's timer may not have fired yet.
+ */
 export interface BoundedCall {
   readonly timedOut: boolean;
 }
+
+/** Milliseconds from a monotonic clock where there is one. */
+const monotonicMs: () => number =
+  typeof performance !== "undefined" && typeof performance.now === "function" ? () => performance.now() : () => Date.now();
 
 /**
  * What is true of a call abandoned at its deadline, by operation: it is never retried, and what it sent
@@ -52,9 +60,15 @@ const TIMEOUT_NOTES: Readonly<Record<string, string>> = {
  */
 export function bounded<T>(what: string, timeoutMs: number, run: (call: BoundedCall) => Promise<T> | T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const call = { timedOut: false };
+    const deadline = monotonicMs() + timeoutMs;
+    let fired = false;
+    const call: BoundedCall = {
+      get timedOut() {
+        return fired || monotonicMs() >= deadline;
+      },
+    };
     const timer = setTimeout(() => {
-      call.timedOut = true;
+      fired = true;
       const note = Object.hasOwn(TIMEOUT_NOTES, what) ? TIMEOUT_NOTES[what] : "not retried; it may still complete on the server";
       reject(new TempIDStoreError(`${what} timed out after ${timeoutMs} ms (${note})`));
     }, timeoutMs);

@@ -1,7 +1,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
-import { postgresStore } from "@tempid/core/postgres";
+import postgres from "postgres";
+import { postgresStore, preparedName } from "@tempid/core/postgres";
+import { UseTableSql } from "../../adapters/sql-dialect.js";
 import { describeStore } from "./conformance.js";
 import { checkCorruptCounts } from "./corrupt-counts.js";
 import { postgresJsHarness, postgresPgHarness } from "../support/store-harnesses.js";
@@ -106,6 +108,58 @@ describe.skipIf(!status.available)("postgres store: migrations and faults", () =
       await client.end();
     }
   });
+
+  // A named statement can vanish from a connection (DEALLOCATE / DISCARD ALL by other code on the pool, a
+  // pooler handing over another server connection), already exist there under the same name (a pooler), or
+  // stop matching its table (a column's type changed: "cached plan must not change result type"). PostgreSQL
+  // refuses each before running anything, so the call is sent again, unnamed, once: no error for the caller
+  // and no use counted twice. (postgres.js does the same by itself.)
+  for (const flavour of ["pg", "postgres.js"] as const) {
+    it(`${flavour}: a prepared statement gone, already there, or stale after ALTER TABLE: the call succeeds, counted once`, async () => {
+      const t = table();
+      const conn = new pg.Client({ connectionString: serviceUrls.postgres });
+      await conn.connect();
+      const js = postgres(serviceUrls.postgres, { max: 1, onnotice: () => {} });
+      const sql = (text: string) => (flavour === "pg" ? conn.query(text) : js.unsafe(text));
+      try {
+        const store = postgresStore(flavour === "pg" ? conn : js, { table: t, purgeEvery: 0 });
+        const count = async () => Number((await pool.query(`SELECT count FROM "${t}" WHERE token_id = 'p'`)).rows[0]?.count);
+        expect(await store.consume("p", 100, exp, Date.now())).toBe(true);
+        expect(await store.used("p", Date.now())).toBe(1);
+
+        await sql("DEALLOCATE ALL");
+        expect(await store.consume("p", 100, exp, Date.now())).toBe(true);
+        expect(await store.used("p", Date.now())).toBe(2);
+        expect(await count()).toBe(2);
+
+        await sql(`ALTER TABLE "${t}" ALTER COLUMN count TYPE BIGINT`);
+        expect(await store.consume("p", 100, exp, Date.now())).toBe(true);
+        expect(await store.used("p", Date.now())).toBe(3);
+        expect(await count()).toBe(3);
+
+        // The names the store will use already taken on a connection it has not prepared them on.
+        if (flavour === "pg") {
+          const fresh = new pg.Client({ connectionString: serviceUrls.postgres });
+          await fresh.connect();
+          try {
+            const statements = new UseTableSql("postgres", t);
+            for (const st of [statements.consume("p", 1, 1, 1), statements.used("p", 1)]) {
+              await fresh.query(`PREPARE ${preparedName(st.sql)} AS SELECT 1`);
+            }
+            const other = postgresStore(fresh, { table: t, purgeEvery: 0, autoMigrate: false });
+            expect(await other.consume("p", 100, exp, Date.now())).toBe(true);
+            expect(await other.used("p", Date.now())).toBe(4);
+            expect(await count()).toBe(4);
+          } finally {
+            await fresh.end();
+          }
+        }
+      } finally {
+        await conn.end();
+        await js.end();
+      }
+    });
+  }
 
   it("a negative count (a row written by hand or by a faulty service) is refused with its value, never granted", async () => {
     const t = table();

@@ -211,6 +211,52 @@ describe("sqlite store: close() while the first call is still opening the databa
   });
 });
 
+// SQLite calls are synchronous: a statement blocked on another connection's write lock holds the event loop,
+// so the deadline's timer cannot fire before the next statement of the same call is sent. The second
+// statement of a consume must still see that the deadline passed during the first.
+describe("sqlite store: the deadline passing during the first statement of a consume", () => {
+  it("a first statement that waited past timeoutMs and granted nothing: no second statement, the call rejects, nothing counted", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const db = new Database(":memory:");
+    const sent: string[] = [];
+    // The live statement (count + 1 only) waits 250 ms, as on a lock another process held that long.
+    const slow: SqliteDatabaseLike = {
+      prepare(sql) {
+        const stmt = db.prepare(sql);
+        const live = /SET count = u\.count \+ 1 WHERE/.test(sql);
+        return {
+          run: (...args: unknown[]) => (sent.push(sql), stmt.run(...args)),
+          all: (...args: unknown[]) => {
+            sent.push(sql);
+            if (live) for (const until = Date.now() + 250; Date.now() < until; );
+            return stmt.all(...args);
+          },
+        };
+      },
+      exec: (sql) => db.exec(sql),
+    };
+    const store = sqliteStore(slow, { timeoutMs: 100, purgeEvery: 0 });
+    await store.migrate();
+    const row = () => db.prepare("SELECT count, expires_at FROM tempid_uses WHERE token_id = ?").get("k");
+    // An expired row (the full statement would restart it) and a row at the limit (it would refuse).
+    db.prepare("INSERT INTO tempid_uses (token_id, count, expires_at) VALUES ('k', 9, ?)").run(exp - 7200);
+    const started = Date.now();
+    const err = await store.consume("k", 9, exp, Date.now()).then((granted) => new Error(`consume resolved ${String(granted)}`), (e: unknown) => e);
+    expect(err).toBeInstanceOf(TempIDStoreError);
+    expect((err as Error).message).toMatch(/timed out after 100 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(sent.length).toBe(1); // the live statement only
+    expect(row()).toEqual({ count: 9, expires_at: exp - 7200 });
+    // Without the wait, the same store restarts the row as usual.
+    await store.close();
+    const quick = sqliteStore(db, { purgeEvery: 0 });
+    expect(await quick.consume("k", 9, exp, Date.now())).toBe(true);
+    expect(row()).toEqual({ count: 1, expires_at: exp });
+    await quick.close();
+    db.close();
+  });
+});
+
 describe("sqlite store: a negative count (corrupt row) is refused, never granted", () => {
   it("consume and used reject naming the value; the row is left; expired ones restart; revoke overwrites", async () => {
     const db = new Database(":memory:");
