@@ -60,9 +60,10 @@ export class RedisUseStore implements UseStore {
   }
 
   async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {
+    const expiresAtMs = redisExpiryMs("consume", expiresAtSec, nowMs);
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
-    if (limit === 1) return this.#claimOnce(key, expiresAtSec * 1000 - nowMs);
-    const reply = await this.#script("consume", CONSUME_SHA1, CONSUME_SCRIPT, key, [String(limit), String(expiresAtSec * 1000)]);
+    if (limit === 1) return this.#claimOnce(key, expiresAtMs - nowMs);
+    const reply = await this.#script("consume", CONSUME_SHA1, CONSUME_SCRIPT, key, [String(limit), String(expiresAtMs)]);
     if (typeof reply === "number" && Number.isSafeInteger(reply) && reply < 0) throw corruptCount(reply, `Redis (${this.prefix}*)`);
     if (reply !== 1 && reply !== 0) throw new TempIDStoreError(`consume got an unexpected reply from Redis: ${String(reply)}`);
     return reply === 1;
@@ -78,8 +79,9 @@ export class RedisUseStore implements UseStore {
   }
 
   async revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
+    const expiresAtMs = redisExpiryMs("revoke", expiresAtSec, nowMs);
     if (tokenExpired(expiresAtSec, nowMs)) return;
-    await this.#script("revoke", REVOKE_SHA1, REVOKE_SCRIPT, key, [String(REVOKED_COUNT), String(expiresAtSec * 1000)]);
+    await this.#script("revoke", REVOKE_SHA1, REVOKE_SCRIPT, key, [String(REVOKED_COUNT), String(expiresAtMs)]);
   }
 
   async close(): Promise<void> {
@@ -133,6 +135,23 @@ export class RedisUseStore implements UseStore {
     if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
     return bounded(what, this.#timeoutMs, run);
   }
+}
+
+/**
+ * The expiry as the whole unix milliseconds (rounded up) sent to Redis, checked before anything is sent.
+ * The scripts write first (INCR, or the revoke's SET) and set the expiry after: an expiry Redis refuses
+ * (not an integer, or past 2^53 where String() stops writing digits) would fail the script half-way and
+ * leave a counter that never expires, which later uses would count on. A clock reading that is not a
+ * finite number is refused too: it would make every token look unexpired.
+ */
+function redisExpiryMs(what: string, expiresAtSec: number, nowMs: number): number {
+  const ms = Math.ceil(expiresAtSec * 1000);
+  if (!Number.isSafeInteger(ms) || !Number.isFinite(nowMs)) {
+    throw new TempIDStoreError(
+      `${what}: the expiry (${String(expiresAtSec)} s) or the clock (${String(nowMs)} ms) is not a time Redis can take; nothing was sent`,
+    );
+  }
+  return ms;
 }
 
 /** A use-count store on Redis through a node-redis or ioredis client. */

@@ -75,6 +75,34 @@ describe.skipIf(!status.available)("redis consume script: a refusal leaves the c
     await expect(tid.usesInfo()).rejects.toThrow("negative count (-1)");
   });
 
+  // The script's INCR (or the revoke's SET) runs before its PEXPIREAT: an expiry Redis cannot take would fail
+  // the script half-way and leave a counter that never expires, counted on by every later use.
+  it("an expiry Redis cannot take, or a clock that is not a number, is refused before anything is sent: no counter without an expiry", async () => {
+    const sent: string[] = [];
+    const store = redisStore({ call: (command: string, ...args: string[]) => (sent.push(command), client.call(command, ...args)) }, { prefix });
+    const now = Date.now();
+    const cases: Array<[string, number, number]> = [
+      ["beyond-safe", 1e16, now], // 1e19 ms: past 2^53, and past what PEXPIREAT takes
+      ["infinite", Infinity, now],
+      ["nan-expiry", NaN, now],
+      ["nan-clock", exp, NaN],
+    ];
+    for (const [key, expiry, nowMs] of cases) {
+      for (const limit of [1, 2, 5]) {
+        await expect(store.consume(key, limit, expiry, nowMs)).rejects.toBeInstanceOf(TempIDStoreError);
+      }
+      await expect(store.revoke(key, expiry, nowMs)).rejects.toBeInstanceOf(TempIDStoreError);
+      expect(await client.exists(prefix + key)).toBe(0);
+    }
+    expect(sent).toEqual([]);
+    // An expiry with a fraction of a millisecond is rounded up to whole milliseconds, as the single-use PX is.
+    const fractional = Math.floor(now / 1000) + 60.0004;
+    expect(await store.consume("frac", 2, fractional, now)).toBe(true);
+    expect(Number(await client.call("PEXPIRETIME", `${prefix}frac`))).toBe(Math.ceil(fractional * 1000));
+    await store.revoke("frac-rev", fractional, now);
+    expect(Number(await client.call("PEXPIRETIME", `${prefix}frac-rev`))).toBe(Math.ceil(fractional * 1000));
+  });
+
   it("a revoked counter stays at the revoked count through refused uses", async () => {
     const store = redisStore(client, { prefix });
     await store.revoke("rev", exp, Date.now());
