@@ -59,6 +59,7 @@ export class MemoryStore implements UseStore {
 
   /** Drops every expired counter now (O(n)); normal traffic does this a few entries at a time anyway. */
   async purgeExpired(nowMs: number = Date.now()): Promise<number> {
+    if (this.#closed) throw new TempIDStoreError("this store is closed");
     let removed = 0;
     for (const [key, counter] of this.#counters) {
       if (counter.expiresAt <= nowMs) {
