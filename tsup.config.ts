@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 /** Every adapter is its own subpath export; each imports the core as "@tempid/core" so one copy of it is shared. */
-export const adapters = ["sqlite", "postgres", "mysql", "redis", "mongodb", "upstash", "neon", "planetscale"] as const;
+export const adapters = ["sqlite", "postgres", "mysql", "redis", "mongodb", "upstash", "neon", "planetscale", "idb"] as const;
 
 export default defineConfig([
   {
@@ -20,7 +20,7 @@ export default defineConfig([
     splitting: false,
     target: "es2022",
     platform: "neutral",
-    external: ["@tempid/core", /^node:/, "better-sqlite3", "bun:sqlite", "pg", "postgres", "mysql2", "mysql2/promise", "redis", "ioredis", "mongodb", "@upstash/redis", "@neondatabase/serverless", "@planetscale/database"],
+    external: ["@tempid/core", /^node:/, "better-sqlite3", "bun:sqlite", "pg", "postgres", "mysql2", "mysql2/promise", "redis", "ioredis", "mongodb", "@upstash/redis", "@neondatabase/serverless", "@planetscale/database", "idb-keyval"],
   },
   {
     entry: { cli: "cli/tempid.ts" },
