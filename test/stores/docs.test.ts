@@ -55,7 +55,13 @@ describe("README.md, stores section", () => {
       const cwd = mkdtempSync(join(tmpdir(), "tempid-docs-"));
       try {
         const env = { ...process.env, TEMPID_SECRET: "docs-test-secret-0123456789abcdef0123", NODE_ENV: "test", TSX_TSCONFIG_PATH: join(root, "tsconfig.json") };
-        const { stdout } = await run(join(root, "node_modules/.bin/tsx"), [join(root, file)], { cwd, env, timeout: 60_000 });
+        // Browser examples (IndexedDB) run in Node with fake-indexeddb standing in for the browser's IndexedDB.
+        const preload = content.includes('from "idb-keyval"') ? ["--import", join(root, "node_modules/fake-indexeddb/auto/index.mjs")] : [];
+        // Deno examples name their command on their first line (`// deno run <flags> examples/…`).
+        const denoRun = /^\/\/ deno run (.*?) examples\/\S+\.ts$/.exec(content.split("\n", 1)[0]!);
+        const { stdout } = denoRun
+          ? await run(join(root, "node_modules/.bin/deno"), ["run", ...denoRun[1]!.split(" "), join(root, file)], { cwd, env, timeout: 60_000 })
+          : await run(join(root, "node_modules/.bin/tsx"), [...preload, join(root, file)], { cwd, env, timeout: 60_000 });
         expect(stdout.trim().split("\n")[0]).toMatch(/^(true|purged \d+ expired rows|ERR_TEMPID_STORE - |no MongoDB server reachable: )/);
       } finally {
         rmSync(cwd, { recursive: true, force: true });
