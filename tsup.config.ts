@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 /** Every adapter is its own subpath export; each imports the core as "@tempid/core" so one copy of it is shared. */
-export const adapters = ["sqlite", "postgres", "mysql", "redis", "mongodb", "upstash", "neon", "planetscale", "deno-kv", "idb"] as const;
+export const adapters = ["sqlite", "postgres", "mysql", "redis", "mongodb", "upstash", "neon", "planetscale", "durable-object", "d1", "deno-kv", "idb"] as const;
 
 export default defineConfig([
   {

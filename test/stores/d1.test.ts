@@ -198,12 +198,12 @@ run("d1 store: layout, migrations, options, corrupt counts", () => {
   });
 });
 
-run("d1 store: examples/stores/d1.ts runs in workerd", () => {
+run("d1 store: examples/edge/workers/d1.ts runs in workerd", () => {
   let mf: Miniflare;
   beforeAll(async () => {
     mf = new Miniflare({
       modules: true,
-      script: await bundleWorker({ path: fileURLToPath(new URL("../../examples/stores/d1.ts", import.meta.url)) }),
+      script: await bundleWorker({ path: fileURLToPath(new URL("../../examples/edge/workers/d1.ts", import.meta.url)) }),
       compatibilityDate: COMPATIBILITY_DATE,
       d1Databases: ["DB"],
       bindings: { TEMPID_SECRET: SECRET },

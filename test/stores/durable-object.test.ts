@@ -119,14 +119,14 @@ for (const useSQLite of [true, false]) {
   });
 }
 
-run("durable-object store: examples/stores/durable-object.ts runs in workerd", () => {
+run("durable-object store: examples/edge/workers/durable-object.ts runs in workerd", () => {
   let mf: Miniflare;
   const SECRET = "durable-object-example-secret-0123456789ab";
   beforeAll(async () => {
     const { Miniflare } = await import("miniflare");
     mf = new Miniflare({
       modules: true,
-      script: await bundleWorker({ path: fileURLToPath(new URL("../../examples/stores/durable-object.ts", import.meta.url)) }),
+      script: await bundleWorker({ path: fileURLToPath(new URL("../../examples/edge/workers/durable-object.ts", import.meta.url)) }),
       compatibilityDate: COMPATIBILITY_DATE,
       // The re-exported class itself, bound as wrangler.toml in the example says.
       durableObjects: { TEMPID_COUNTERS: { className: "TempIDCounter", useSQLite: true } },

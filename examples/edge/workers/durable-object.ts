@@ -1,4 +1,4 @@
-// examples/stores/durable-object.ts — Cloudflare Worker counting uses in Durable Objects, one object per
+// examples/edge/workers/durable-object.ts — Cloudflare Worker counting uses in Durable Objects, one object per
 // token. wrangler.toml:
 //   [[durable_objects.bindings]]
 //   name = "TEMPID_COUNTERS"

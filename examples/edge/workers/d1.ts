@@ -1,4 +1,4 @@
-// examples/stores/d1.ts — Cloudflare Worker counting uses in D1. wrangler.toml:
+// examples/edge/workers/d1.ts — Cloudflare Worker counting uses in D1. wrangler.toml:
 //   [[d1_databases]]
 //   binding = "DB"
 //   database_name = "tempid"
