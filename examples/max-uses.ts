@@ -1,7 +1,8 @@
 import { configure, MemoryStore, TempID } from "@tempid/core";
 
 // maxUses needs a store to count in. MemoryStore is the default (one process only);
-// see "Stores" for SQLite, Redis, PostgreSQL, MySQL, MongoDB, Upstash, Neon and PlanetScale.
+// see "Stores" for SQLite, Redis, PostgreSQL, MySQL, MongoDB, Upstash, Neon, PlanetScale, D1,
+// Durable Objects, Deno KV and IndexedDB.
 configure({ store: new MemoryStore() });
 
 const invite = await TempID.new("7d", { payload: { teamId: 7 }, maxUses: 2 });
