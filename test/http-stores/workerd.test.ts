@@ -4,11 +4,11 @@
  * build), given their secrets as env bindings, and redeeming tokens over real HTTP / WebSocket to the
  * bridges and from there to the real databases.
  */
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { createTempID } from "../../src/index.js";
+import { bundleWorker } from "../support/cloudflare-harness.js";
 import { startNeonBridge, type NeonBridge } from "../support/bridges/neon.js";
 import { startPlanetScaleBridge, type PlanetScaleBridge } from "../support/bridges/planetscale.js";
 import { startUpstashBridge, type UpstashBridge } from "../support/bridges/upstash.js";
@@ -20,34 +20,6 @@ import { createClient } from "redis";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "workerd-test-secret-" + "x".repeat(24);
-
-/** Bundles a Worker entry the way wrangler would for workerd, with @tempid/core from the sources. */
-async function bundle(entry: { path: string } | { contents: string }): Promise<string> {
-  const result = await build({
-    ...("path" in entry
-      ? { entryPoints: [entry.path] }
-      : { stdin: { contents: entry.contents, resolveDir: ROOT, loader: "ts" as const } }),
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["browser", "module", "main"],
-    alias: { "@tempid/core": `${ROOT}src/index.ts` },
-    plugins: [
-      {
-        name: "tempid-adapters",
-        setup(b) {
-          b.onResolve({ filter: /^@tempid\/core\/.+/ }, (args) => ({
-            path: `${ROOT}adapters/${args.path.slice("@tempid/core/".length)}.ts`,
-          }));
-        },
-      },
-    ],
-    logLevel: "silent",
-  });
-  return result.outputFiles[0]!.text;
-}
 
 async function worker(script: string, bindings: Record<string, string>): Promise<Miniflare> {
   const mf = new Miniflare({ modules: true, script, compatibilityDate: "2024-11-11", cf: false, bindings: { TEMPID_SECRET: SECRET, ...bindings } });
@@ -79,7 +51,7 @@ describe("workerd (Miniflare): Upstash example", () => {
   beforeAll(async () => {
     bridge = await startUpstashBridge();
     await raw.connect();
-    mf = await worker(await bundle({ path: `${ROOT}examples/edge/workers/upstash.ts` }), {
+    mf = await worker(await bundleWorker({ path: `${ROOT}examples/edge/workers/upstash.ts` }), {
       UPSTASH_REDIS_REST_URL: bridge.url,
       UPSTASH_REDIS_REST_TOKEN: bridge.token,
     });
@@ -126,7 +98,7 @@ describe.each(["neon-http", "neon-pool"] as const)("workerd (Miniflare): %s exam
       neonConfig.pipelineConnect = false;
       export { default } from ${JSON.stringify(`${ROOT}examples/edge/workers/${kind}.ts`)};
     `;
-    mf = await worker(await bundle({ contents: entry }), { DATABASE_URL: bridge.connectionString });
+    mf = await worker(await bundleWorker({ contents: entry }), { DATABASE_URL: bridge.connectionString });
   }, 60_000);
   afterAll(async () => {
     await mf?.dispose();
@@ -155,7 +127,7 @@ describe("workerd (Miniflare): PlanetScale example", () => {
   beforeAll(async () => {
     bridge = await startPlanetScaleBridge();
     await planetscaleStore(connect({ url: bridge.url })).migrate();
-    mf = await worker(await bundle({ path: `${ROOT}examples/edge/workers/planetscale.ts` }), { DATABASE_URL: bridge.url });
+    mf = await worker(await bundleWorker({ path: `${ROOT}examples/edge/workers/planetscale.ts` }), { DATABASE_URL: bridge.url });
   }, 60_000);
   afterAll(async () => {
     await mf?.dispose();
