@@ -79,8 +79,10 @@ function parseRequest(body: unknown): CounterRequest | string {
   if (b["v"] !== PROTOCOL) return `unsupported protocol version ${JSON.stringify(b["v"])} (this object speaks ${PROTOCOL})`;
   const op = b["op"];
   if (op !== "consume" && op !== "used" && op !== "revoke") return `unknown op ${JSON.stringify(op)}`;
+  // A clock reading may be fractional (performance.timeOrigin + performance.now()): the core accepts any
+  // finite one, and liveness is judged in whole seconds (toNowSec), as in every other store.
   const now = b["now"];
-  if (!isInt(now) || now < 0) return "now must be a non-negative integer (unix ms)";
+  if (typeof now !== "number" || !Number.isFinite(now) || now < 0) return "now must be a non-negative number (unix ms)";
   const exp = op === "used" ? 0 : b["exp"];
   if (!isInt(exp) || exp < 0) return "exp must be a non-negative integer (unix seconds)";
   const limit = op === "consume" ? b["limit"] : 1;

@@ -189,6 +189,28 @@ run("durable-object store: protocol checks, corrupt records", () => {
     expect(get.status).toBe(405);
   });
 
+  it("a fractional clock reading (performance.timeOrigin + performance.now(), which the core accepts) is served like any other", async () => {
+    const store = durableObjectStore(ns, { prefix: "frac:" });
+    const key = `frac-${tag()}`;
+    const now = () => Date.now() + 0.5;
+    expect(await store.consume(key, 2, exp, now())).toBe(true);
+    expect(await store.consume(key, 2, exp, now())).toBe(true);
+    expect(await store.consume(key, 2, exp, now())).toBe(false);
+    expect(await store.used(key, now())).toBe(2);
+    await store.revoke(key, exp, now());
+    expect(await store.used(key, now())).toBe(REVOKED_COUNT);
+    // Liveness in whole seconds, as every store: alive until exp * 1000, gone from there on.
+    const soon = `frac-exp-${tag()}`;
+    expect(await store.consume(soon, 5, exp, exp * 1000 - 0.5)).toBe(true);
+    expect(await store.used(soon, exp * 1000 - 1000.5)).toBe(1);
+    expect(await store.used(soon, exp * 1000 + 0.5)).toBe(0);
+    // Through the core, with that clock.
+    const tempid = createTempID({ secret: "durable-object-fractional-clock-secret-0123", store, clock: () => performance.timeOrigin + performance.now() });
+    const token = await tempid.new("1h", { maxUses: 1 });
+    expect(await token.use()).toBe(true);
+    expect(await token.use()).toBe(false);
+  });
+
   it("a negative count is refused naming the value, never granted; expired ones restart; revoke overwrites", async () => {
     const store = durableObjectStore(ns, { prefix: "neg:" });
     await checkCorruptCounts(
