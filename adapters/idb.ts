@@ -226,11 +226,14 @@ export class IdbUseStore implements UseStore {
         }
         if (!positioned) {
           positioned = true;
-          // continue(key) moves to the first key >= it. Our keys are strings, which IndexedDB orders by
-          // code unit as JavaScript's < does; any other key restarts from the beginning.
-          if (typeof from === "string" && typeof cursor.key === "string" && cursor.key < from) {
+          // continue(key) moves to the first key >= it, in IndexedDB's own key order, whatever the keys'
+          // types (a store shared with other data may hold numbers, dates or arrays besides our strings).
+          // It throws a DataError when the cursor is already at or past that key: the batch starts here.
+          try {
             cursor.continue(from);
             return;
+          } catch (err) {
+            if ((err as { name?: unknown } | null)?.name !== "DataError") throw err;
           }
         }
         if (visited >= this.#purgeBatch) {

@@ -145,6 +145,40 @@ describe("idb store: specific", () => {
     await s.close();
   });
 
+  it("keys that are not strings (a shared idb-keyval store) never stall the sweep or loop purgeExpired()", async () => {
+    const { store } = keyval();
+    // Numbers sort before strings, arrays after them (IndexedDB key order): some app's own entries.
+    await set(1, "app data", store);
+    await set(2, { expiresAt: 5 }, store);
+    await set(["z", 1], "more app data", store);
+    const s = idbStore({ store, purgeEvery: 0, purgeBatch: 2 });
+    for (let i = 0; i < 5; i++) expect(await s.consume(`live-${i}`, 1, inAnHour + 60, now)).toBe(true);
+    for (let i = 0; i < 5; i++) expect(await s.consume(`stale-${i}`, 1, inAnHour, now)).toBe(true);
+    // Bounded here: before the fix each batch restarted from the first key and this never returned.
+    const purged = await Promise.race([
+      s.purgeExpired(inAnHour * 1000),
+      new Promise<string>((resolve) => setTimeout(() => resolve("purgeExpired() did not return in 3 s"), 3000)),
+    ]);
+    // The 5 stale counters, and the app's { expiresAt: 5 }, shaped like an expired counter (why the README says to
+    // give the store a database of its own).
+    expect(purged).toBe(6);
+    for (let i = 0; i < 5; i++) expect(await s.used(`live-${i}`, inAnHour * 1000)).toBe(1);
+    expect(await get(1, store)).toBe("app data");
+    expect(await get(["z", 1], store)).toBe("more app data");
+    // The background sweep goes round the whole store too, a batch per sweep, past the non-string keys.
+    const swept = idbStore({ store, purgeEvery: 1, purgeBatch: 2 });
+    for (let i = 0; i < 5; i++) expect(await swept.consume(`stale2-${i}`, 1, inAnHour, now)).toBe(true);
+    const count = () => store("readonly", (os) => new Promise<number>((resolve) => (os.count().onsuccess = (e) => resolve((e.target as IDBRequest<number>).result))));
+    const later = (inAnHour + 1) * 1000;
+    for (let i = 0; i < 40 && (await count()) > 7; i++) {
+      expect(await swept.consume(`live-${i % 5}`, 100, inAnHour + 60, later)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await count()).toBe(7); // 2 app entries and the 5 live counters
+    await s.close();
+    await swept.close();
+  });
+
   it("negative counts: TempIDStoreError naming the value, never a grant, the value left as it was", async () => {
     const { store } = keyval();
     const s = idbStore({ store });
