@@ -26,7 +26,7 @@
  * granted).
  */
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
-import { createStore, get, promisifyRequest, set, update, type UseStore as KeyvalStore } from "idb-keyval";
+import { get, promisifyRequest, set, update, type UseStore as KeyvalStore } from "idb-keyval";
 import { AmortisedPurge, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
 
 /** An idb-keyval store: what `createStore(dbName, storeName)` returns. */
@@ -35,8 +35,10 @@ export type IdbKeyvalStore = KeyvalStore;
 export interface IdbStoreOptions {
   /**
    * The idb-keyval store to count in: `createStore(dbName, storeName)`. Give it a database of its own
-   * (idb-keyval creates the object store only when it creates the database). Default
-   * `createStore("tempid", "uses")`, which the store opens and `close()` closes; a store you pass stays yours.
+   * (idb-keyval creates the object store only when it creates the database). Default: database "tempid",
+   * object store "uses", laid out as `createStore("tempid", "uses")` would, on a connection the store opens,
+   * closes on `close()`, and closes meanwhile whenever another tab upgrades or deletes that database
+   * (reopening on the next call); a store you pass stays yours.
    */
   store?: IdbKeyvalStore;
   /** Bound on each call in ms (default 5,000). A consume past it rejects and may still count once, later. */
@@ -64,7 +66,8 @@ export function idbStore(options: IdbStoreOptions = {}): IdbUseStore {
 
 export class IdbUseStore implements UseStore {
   readonly #store: IdbKeyvalStore;
-  readonly #own: boolean;
+  /** The connection of the default store, which the store opened itself (undefined: a store you passed). */
+  readonly #own: OwnConnection | undefined;
   readonly #where: string;
   readonly #timeoutMs: number;
   readonly #purgeBatch: number;
@@ -72,8 +75,6 @@ export class IdbUseStore implements UseStore {
   /** Where the next background sweep starts (the last key the previous one visited); undefined: the start. */
   #sweepFrom: IDBValidKey | undefined;
   #closed = false;
-  /** The store opened its own database (a call reached it): close() closes that connection. */
-  #opened = false;
 
   constructor(options: IdbStoreOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TempIDConfigError("idbStore takes an options object");
@@ -81,12 +82,12 @@ export class IdbUseStore implements UseStore {
     const every = checkPositiveInt(options.purgeEvery, "purgeEvery", 100, true);
     this.#purgeBatch = checkPositiveInt(options.purgeBatch, "purgeBatch", 1000);
     if (options.store === undefined) {
-      this.#store = createStore("tempid", "uses");
-      this.#own = true;
+      this.#own = new OwnConnection("tempid", "uses");
+      this.#store = this.#own.store;
       this.#where = 'IndexedDB database "tempid", object store "uses"';
     } else if (typeof options.store === "function") {
       this.#store = options.store;
-      this.#own = false;
+      this.#own = undefined;
       this.#where = "the IndexedDB object store given to idbStore()";
     } else {
       throw new TempIDConfigError('idbStore: `store` must be an idb-keyval store, from createStore("db", "store")');
@@ -98,7 +99,6 @@ export class IdbUseStore implements UseStore {
     if (this.#closed) return Promise.reject(closedError());
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve(false);
     const nowSec = toNowSec(nowMs);
-    this.#opened = true;
     return bounded("consume", this.#timeoutMs, async () => {
       try {
         // One readwrite transaction: get, then put from the get's success callback (see the file comment).
@@ -123,14 +123,12 @@ export class IdbUseStore implements UseStore {
 
   used(key: string, nowMs: number): Promise<number> {
     if (this.#closed) return Promise.reject(closedError());
-    this.#opened = true;
     return bounded("used", this.#timeoutMs, async () => this.#read(await get<unknown>(key, this.#store), toNowSec(nowMs))?.count ?? 0);
   }
 
   revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve();
-    this.#opened = true;
     return bounded("revoke", this.#timeoutMs, async () => {
       // One put (its own readwrite transaction): whatever was there, corrupt values included, is replaced.
       await set(key, { count: REVOKED_COUNT, expiresAt: expiresAtSec } satisfies Counter, this.#store);
@@ -144,7 +142,6 @@ export class IdbUseStore implements UseStore {
    */
   purgeExpired(nowMs: number = Date.now()): Promise<number> {
     if (this.#closed) return Promise.reject(closedError());
-    this.#opened = true;
     const nowSec = toNowSec(nowMs);
     return (async () => {
       let deleted = 0;
@@ -166,11 +163,7 @@ export class IdbUseStore implements UseStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#purge.idle();
-    if (!this.#own || !this.#opened) return;
-    await bounded("close", this.#timeoutMs, async () => {
-      const db = await this.#store("readonly", (objectStore) => objectStore.transaction.db);
-      db.close();
-    });
+    if (this.#own !== undefined) await bounded("close", this.#timeoutMs, () => this.#own!.close());
   }
 
   /** A live counter, undefined when absent or expired; a negative or malformed value is an error. */
@@ -250,5 +243,54 @@ export class IdbUseStore implements UseStore {
       };
       return promisifyRequest(objectStore.transaction).then(() => ({ deleted, next }));
     });
+  }
+}
+
+/**
+ * The default store's connection: idb-keyval's `createStore(dbName, storeName)` (one connection, opened on
+ * first use, the object store created with the database), plus what a shared database needs across tabs.
+ * When another connection asks to upgrade or delete the database (a tab with newer code, an app's reset),
+ * this one closes at once instead of blocking it until every tab is gone; transactions already started
+ * finish first, and the next call opens a new connection (queued behind that upgrade or deletion).
+ */
+class OwnConnection {
+  #db: Promise<IDBDatabase> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly dbName: string,
+    private readonly storeName: string,
+  ) {}
+
+  readonly store: IdbKeyvalStore = (mode, callback) =>
+    this.#open().then((db) => callback(db.transaction(this.storeName, mode).objectStore(this.storeName)));
+
+  #open(): Promise<IDBDatabase> {
+    if (this.#db !== undefined) return this.#db;
+    if (this.#closed) return Promise.reject(closedError());
+    const request = indexedDB.open(this.dbName);
+    request.onupgradeneeded = () => request.result.createObjectStore(this.storeName);
+    const db = (this.#db = promisifyRequest(request));
+    const forget = () => {
+      if (this.#db === db) this.#db = undefined;
+    };
+    db.then((connection) => {
+      // Closed by the browser (site data cleared, Safari dropping it): open again next time.
+      connection.onclose = forget;
+      connection.onversionchange = () => {
+        forget();
+        connection.close();
+      };
+    }, forget);
+    return db;
+  }
+
+  /** Closes the connection (after its transactions finish); never opens one. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const db = this.#db;
+    this.#db = undefined;
+    // A connection that failed to open has nothing to close.
+    (await db?.catch(() => undefined))?.close();
   }
 }

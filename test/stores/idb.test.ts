@@ -225,6 +225,30 @@ describe("idb store: specific", () => {
     await deleteDatabase("tempid");
   });
 
+  it("the default store never blocks another tab upgrading or deleting its database: it steps aside and reopens", async () => {
+    const s = idbStore();
+    expect(await s.consume("step-aside", 5, inAnHour, now)).toBe(true);
+    // Another tab (newer code) opens "tempid" at a higher version, adding an object store.
+    const upgraded = await new Promise<IDBDatabase | string>((resolve) => {
+      const request = indexedDB.open("tempid", 2);
+      request.onupgradeneeded = () => request.result.createObjectStore("other");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => resolve(`error: ${String(request.error)}`);
+      request.onblocked = () => resolve("blocked by the store's open connection");
+    });
+    expect(typeof upgraded).not.toBe("string");
+    (upgraded as IDBDatabase).close();
+    // The store reopens (at the new version) and its counts are intact.
+    expect(await s.consume("step-aside", 5, inAnHour, now)).toBe(true);
+    expect(await s.used("step-aside", now)).toBe(2);
+    // Deleting the database (an app's "reset", or a test) is not blocked either; the store starts afresh.
+    await deleteDatabase("tempid");
+    expect(await s.used("step-aside", now)).toBe(0);
+    expect(await s.consume("step-aside", 5, inAnHour, now)).toBe(true);
+    await s.close();
+    await deleteDatabase("tempid");
+  });
+
   it("a store you pass stays open after close(); the closed store refuses every call", async () => {
     const { store } = keyval();
     const s = idbStore({ store });
