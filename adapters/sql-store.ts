@@ -57,6 +57,11 @@ export interface SqlRunner {
    * URL or path), never the user's. A runner that opens lazily must never open again after this.
    */
   closeOwned?(): Promise<void> | void;
+  /**
+   * True when every statement is a network round trip (D1): consume then sends its one full statement,
+   * never SQLite's cheaper first statement followed, on a refusal, by a second (two round trips).
+   */
+  readonly remote?: boolean;
 }
 
 /** A use-count store on a SQL table; see the adapter factories (`sqliteStore`, `postgresStore`, `mysqlStore`). */
@@ -91,7 +96,7 @@ export class SqlUseStore implements UseStore {
     if (tokenExpired(expiresAtSec, nowMs) || limit < 1) return false;
     const granted = await this.#call("consume", async (call) => {
       const nowSec = toNowSec(nowMs);
-      const live = this.#sql.consumeLive(key, limit, expiresAtSec, nowSec);
+      const live = this.#runner.remote === true ? undefined : this.#sql.consumeLive(key, limit, expiresAtSec, nowSec);
       if (live !== undefined) {
         if ((await this.#run(live, call)).rows.length === 1) return true;
         // Past the deadline (the first statement may have waited that long on a lock, holding the event

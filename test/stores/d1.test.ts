@@ -155,6 +155,23 @@ run("d1 store: layout, migrations, options, corrupt counts", () => {
     expect(await db.prepare("SELECT count FROM tempid_uses WHERE token_id = 'py'").first()).toEqual({ count: REVOKED_COUNT });
   });
 
+  it("every consume is one statement (one round trip to the primary): a grant, a refusal and an expired row's restart alike", async () => {
+    const sent: string[] = [];
+    const recording = { prepare: (sql: string) => (sent.push(sql), db.prepare(sql)) } as unknown as typeof db;
+    const store = d1Store(recording, { table: "trips_uses", purgeEvery: 0 });
+    await store.migrate();
+    sent.length = 0;
+    const now = Date.now();
+    expect(await store.consume("t", 1, exp, now)).toBe(true); // first use
+    expect(await store.consume("t", 1, exp, now)).toBe(false); // refusal
+    const later = (exp + 10) * 1000;
+    expect(await store.consume("t", 1, exp + 3600, later)).toBe(true); // the expired row restarted
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent).size).toBe(1);
+    expect(sent[0]).toMatch(/ON CONFLICT/);
+    expect(await db.prepare("SELECT count, expires_at FROM trips_uses WHERE token_id = 't'").first()).toEqual({ count: 1, expires_at: exp + 3600 });
+  });
+
   it("a closed store sends nothing and rejects; the binding is left usable", async () => {
     const store = d1Store(db, { table: "layout_uses" });
     await store.close();
