@@ -118,8 +118,14 @@ function assertFormat(value: unknown, what: string): asserts value is Format {
   if (!FORMATS.includes(value as Format)) throw new TempIDConfigError(`${what} must be "v3" or "v2", got ${JSON.stringify(value)}`);
 }
 
+/** Every option of TempIDOptions: any other key is a typo (`secrt`), refused rather than ignored. */
+const OPTION_KEYS = ["secret", "store", "format", "accept", "clock", "clockTolerance", "purpose", "maxPayloadBytes", "strict", "crypto"];
+
 export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   if (typeof options !== "object" || options === null) throw new TempIDConfigError("options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new TempIDConfigError(`unknown option "${key}" (options: ${OPTION_KEYS.join(", ")})`);
+  }
   const format = options.format ?? "v3";
   assertFormat(format, "format");
   const acceptList = options.accept ?? [format];

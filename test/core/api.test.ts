@@ -606,7 +606,42 @@ describe("the default instance", () => {
     expect(store.size).toBe(1);
     await expect(TempID.fromString("nope")).rejects.toMatchObject({ code: "ERR_TEMPID_FORMAT" });
     expect(() => configure({ format: "v9" as never })).toThrow(TempIDConfigError);
+    expect(() => configure({ clockTolerence: 5 } as never)).toThrow('unknown option "clockTolerence"');
     // a failed configure() leaves the previous configuration in place
     expect(await TempID.verify(String(tid))).not.toBeNull();
+  });
+});
+
+describe("unknown options", () => {
+  it("a misspelled option is a TempIDConfigError naming it and the real ones, never silently ignored", () => {
+    // `secrt` would otherwise fall back to the public secret outside production.
+    const err = (() => {
+      try {
+        createTempID({ secrt: SECRET } as never);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(TempIDConfigError);
+    expect((err as Error).message).toBe(
+      'unknown option "secrt" (options: secret, store, format, accept, clock, clockTolerance, purpose, maxPayloadBytes, strict, crypto)',
+    );
+    expect(() => createTempID({ secret: SECRET, maxUses: 3 } as never)).toThrow('unknown option "maxUses"');
+    // Every documented option is known.
+    expect(() =>
+      createTempID({
+        secret: SECRET,
+        store: new MemoryStore(),
+        format: "v3",
+        accept: ["v3"],
+        clock: Date.now,
+        clockTolerance: "5s",
+        purpose: "p",
+        maxPayloadBytes: 100,
+        strict: true,
+        crypto: "auto",
+      }),
+    ).not.toThrow();
   });
 });
