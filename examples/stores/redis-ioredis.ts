@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import { Redis } from "ioredis";
 import { createTempID } from "@tempid/core";
 import { redisStore } from "@tempid/core/redis";
 

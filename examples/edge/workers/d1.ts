@@ -3,8 +3,9 @@
 //   binding = "DB"
 //   database_name = "tempid"
 //   database_id = "<id from `wrangler d1 create tempid`>"
-// Create the table once (`wrangler d1 execute tempid --remote --command "<the DDL below>"`, or a D1
-// migration file with it): the store sends no DDL on the request path unless `autoMigrate: true`.
+// Create the table once, with the DDL from the README's D1 section in a D1 migration file
+// (`wrangler d1 migrations create tempid init`, then `wrangler d1 migrations apply tempid --local` for
+// `wrangler dev` and `--remote` for production): the store sends no DDL unless `autoMigrate: true`.
 import type { D1Database } from "@cloudflare/workers-types";
 import { createTempID } from "@tempid/core";
 import { d1Store } from "@tempid/core/d1";
