@@ -34,8 +34,18 @@ function owning(store: UseStore, closeClient: () => Promise<unknown>): UseStore 
   };
 }
 
-export async function openStore(url: string): Promise<UseStore> {
+/** `--store-prefix` (Redis) and `--store-table` (SQL): where the store keeps its counters. */
+export interface StoreNames {
+  prefix?: string | undefined;
+  table?: string | undefined;
+}
+
+export async function openStore(url: string, names: StoreNames = {}): Promise<UseStore> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const isRedis = scheme === "redis" || scheme === "rediss";
+  if (names.prefix !== undefined && !isRedis) throw new TempIDConfigError("--store-prefix is for redis:// stores (SQL stores take --store-table)");
+  if (names.table !== undefined && isRedis) throw new TempIDConfigError("--store-table is for SQL stores (Redis takes --store-prefix)");
+  const table = names.table === undefined ? {} : { table: names.table };
   switch (scheme) {
     case "sqlite": {
       const path = url.slice("sqlite:".length).replace(/^\/\//, "");
@@ -43,7 +53,7 @@ export async function openStore(url: string): Promise<UseStore> {
       if (path === "" || path === ":memory:" || path.startsWith("file::memory:")) {
         throw new TempIDConfigError("sqlite: needs a file path, like sqlite:./tempid.db (an in-memory database forgets uses when the command exits)");
       }
-      return sqliteStore(path);
+      return sqliteStore(path, table);
     }
     case "redis":
     case "rediss": {
@@ -56,20 +66,28 @@ export async function openStore(url: string): Promise<UseStore> {
         // The server, not the command line, is at fault: a store error (exit code 2 either way).
         throw new TempIDStoreError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
       }
-      return owning(redisStore(client), () => client.close().catch(() => client.destroy()));
+      const prefix = names.prefix === undefined ? {} : { prefix: names.prefix };
+      let store: UseStore;
+      try {
+        store = redisStore(client, prefix);
+      } catch (err) {
+        await client.close().catch(() => client.destroy());
+        throw err;
+      }
+      return owning(store, () => client.close().catch(() => client.destroy()));
     }
     case "postgres":
     case "postgresql": {
       const pg = await load<{ default: typeof import("pg") }>("pg");
       const pool = new pg.default.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000 });
       pool.on("error", () => {});
-      return owning(postgresStore(pool), () => pool.end());
+      return owning(postgresStore(pool, table), () => pool.end());
     }
     case "mysql":
     case "mariadb": {
       const mysql = await load<typeof import("mysql2/promise")>("mysql2/promise");
       const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, "mysql:"), connectionLimit: 2, connectTimeout: 5000 });
-      return owning(mysqlStore(pool), () => pool.end());
+      return owning(mysqlStore(pool, table), () => pool.end());
     }
     default:
       throw new TempIDConfigError(

@@ -36,6 +36,8 @@ usage:
   <duration>  30s, 10m, 2h, 7d, or a number of seconds
   <token>     the token text, or - to read it from standard input
   --store     sqlite:./tempid.db | redis://host:6379 | postgres://… | mysql://…
+  --store-prefix P   the Redis key prefix (default tempid:)
+  --store-table T    the SQL table (default tempid_uses)
   --json      print JSON instead of text
 
 The secret comes from TEMPID_SECRET (required: --insecure allows the public fallback, for trying out only).
@@ -51,6 +53,8 @@ const OPTIONS = {
   format: { type: "string" },
   accept: { type: "string" },
   store: { type: "string" },
+  "store-prefix": { type: "string" },
+  "store-table": { type: "string" },
   "check-uses": { type: "boolean" },
   insecure: { type: "boolean" },
   json: { type: "boolean" },
@@ -87,10 +91,11 @@ function tokenArg(positionals: string[], command: string): string {
   return token === "-" ? readFileSync(0, "utf8") : token;
 }
 
-async function openStoreFlag(url: string | undefined, command: string): Promise<UseStore> {
+async function openStoreFlag(values: Values, command: string): Promise<UseStore> {
+  const url = values.store;
   if (url === undefined) throw new UsageError(`${command} needs --store URL (sqlite:./tempid.db, redis://…, postgres://…, mysql://…)`);
   const { openStore } = await import("./store-url.js");
-  return openStore(url);
+  return openStore(url, { prefix: values["store-prefix"], table: values["store-table"] });
 }
 
 /** Verifying commands accept the format the token is written in, unless --accept says otherwise. */
@@ -156,6 +161,9 @@ async function run(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const context = { purpose: values.purpose, bind: values.bind };
+  if ((values["store-prefix"] !== undefined || values["store-table"] !== undefined) && values.store === undefined) {
+    throw new UsageError("--store-prefix and --store-table go with --store URL");
+  }
 
   switch (command) {
     case "new": {
@@ -189,7 +197,7 @@ async function run(argv: string[]): Promise<number> {
       if (values.store !== undefined && !values["check-uses"]) {
         throw new UsageError("verify uses --store only with --check-uses (to count uses, run: tempid use)");
       }
-      const store = values["check-uses"] ? await openStoreFlag(values.store, "verify --check-uses") : undefined;
+      const store = values["check-uses"] ? await openStoreFlag(values, "verify --check-uses") : undefined;
       try {
         const t = instance(values, store, undefined, token);
         const tid = await readToken(t, token, context);
@@ -211,7 +219,7 @@ async function run(argv: string[]): Promise<number> {
     case "uses":
     case "revoke": {
       const token = tokenArg(positionals, command);
-      const store = await openStoreFlag(values.store, command);
+      const store = await openStoreFlag(values, command);
       try {
         const t = instance(values, store, undefined, token);
         const tid = await readToken(t, token, context);

@@ -118,6 +118,37 @@ describe("tempid CLI", () => {
     expect(JSON.parse(uses.stdout)).toMatchObject({ total: 2, used: 2, left: 0 });
   });
 
+  it("--store-table / --store-prefix say where the counters live; used with the wrong store, or without --store, exit 2", async () => {
+    const file = join(dir, "named.db");
+    const store = `sqlite:${file}`;
+    const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+    expect((await tempid(["use", token, "--store", store, "--store-table", "login_uses"])).code).toBe(0);
+    expect((await tempid(["use", token, "--store", store, "--store-table", "login_uses"])).code).toBe(1);
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(file, { readonly: true });
+    try {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
+      expect(tables).toEqual([{ name: "login_uses" }]);
+      expect(db.prepare("SELECT count FROM login_uses").all()).toEqual([{ count: 1 }]);
+    } finally {
+      db.close();
+    }
+    // The default table knows nothing of that use.
+    expect((await tempid(["use", token, "--store", store])).code).toBe(0);
+
+    for (const [args, message] of [
+      [["use", token, "--store", store, "--store-prefix", "app:"], "--store-prefix is for redis:// stores"],
+      [["use", token, "--store", "redis://127.0.0.1:1", "--store-table", "t"], "--store-table is for SQL stores"],
+      [["verify", token, "--store-table", "t"], "--store-prefix and --store-table go with --store URL"],
+      [["use", token, "--store", store, "--store-table", "no spaces"], "table must be a name"],
+    ] as const) {
+      const result = await tempid([...args]);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
   it("bad usage and store errors exit 2 with one line on stderr and no stack trace", async () => {
     const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
     for (const args of [
