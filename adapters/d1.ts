@@ -17,7 +17,8 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import type { SqlStatement } from "./sql-dialect.js";
-import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { type OptionKeys, checkOptionKeys } from "./store-kit.js";
 
 /** What D1 reports about a statement (`meta.changes`: rows inserted, updated or deleted). */
 export interface D1MetaLike {
@@ -48,10 +49,14 @@ export interface D1StoreOptions extends Omit<SqlStoreOptions, "autoMigrate"> {
   autoMigrate?: boolean;
 }
 
+/** The keys of `D1StoreOptions`: anything else is refused as a misspelling. */
+const D1_STORE_OPTION_KEYS: OptionKeys<D1StoreOptions> = { ...SQL_STORE_OPTION_KEYS };
+
 export type D1UseStore = SqlUseStore;
 
 /** A use-count store on a D1 database binding (`env.DB`). The binding stays yours: close() leaves it alone. */
 export function d1Store(db: D1DatabaseLike, options: D1StoreOptions = {}): SqlUseStore {
+  checkOptionKeys(options, D1_STORE_OPTION_KEYS, "d1Store");
   if (typeof db !== "object" || db === null || typeof db.prepare !== "function") {
     throw new TempIDConfigError("d1Store takes a D1 database binding (env.DB) or a session from env.DB.withSession()");
   }

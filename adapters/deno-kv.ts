@@ -30,7 +30,7 @@
  * caller's `nowMs`) counts as absent: `used()` reads 0 and a consume starts the counter afresh.
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError, toStoreError } from "@tempid/core";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** A Deno KV key as this store writes it: `[prefix, counterKey]`. */
 export type DenoKvKey = readonly [string, string];
@@ -75,6 +75,9 @@ export interface DenoKvStoreOptions {
   /** Close the handle when the store closes. Default false: the handle is yours. */
   closeClient?: boolean;
 }
+
+/** The keys of `DenoKvStoreOptions`: anything else is refused as a misspelling. */
+const DENO_KV_STORE_OPTION_KEYS: OptionKeys<DenoKvStoreOptions> = { prefix: true, timeoutMs: true, maxAttempts: true, closeClient: true };
 
 export const DEFAULT_DENO_KV_PREFIX = "tempid";
 const DEFAULT_MAX_ATTEMPTS = 10;
@@ -336,5 +339,6 @@ function backoff(attempt: number): Promise<void> {
 
 /** A use-count store on a Deno KV handle (`await Deno.openKv()`). */
 export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): DenoKvUseStore {
+  checkOptionKeys(options, DENO_KV_STORE_OPTION_KEYS, "denoKvStore");
   return new DenoKvUseStore(kv, options);
 }

@@ -23,12 +23,14 @@
  * Durable Object class (fetch + alarm), and the platform types are declared structurally below.
  */
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
-import { DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
 
 /** The protocol version the store sends and the object accepts. */
 const PROTOCOL = 1;
 /** The one storage key of a counter object. */
 const COUNTER_KEY = "counter";
+/** What a reply TempIDCounter never sends suggests. */
+const BINDING_HINT = "is the namespace bound to the TempIDCounter class exported from your Worker?";
 /** A URL for the object's fetch(): only the body matters. */
 const ENDPOINT = "https://tempid-counter.internal/v1";
 
@@ -264,8 +266,12 @@ export interface DurableObjectStoreOptions {
   timeoutMs?: number;
 }
 
+/** The keys of `DurableObjectStoreOptions`: anything else is refused as a misspelling. */
+const DURABLE_OBJECT_STORE_OPTION_KEYS: OptionKeys<DurableObjectStoreOptions> = { prefix: true, timeoutMs: true };
+
 /** A use-count store on a namespace bound to the `TempIDCounter` class. */
 export function durableObjectStore(namespace: DurableObjectNamespaceLike, options: DurableObjectStoreOptions = {}): DurableObjectUseStore {
+  checkOptionKeys(options, DURABLE_OBJECT_STORE_OPTION_KEYS, "durableObjectStore");
   return new DurableObjectUseStore(namespace, options);
 }
 
@@ -332,7 +338,10 @@ export class DurableObjectUseStore implements UseStore {
       try {
         body = JSON.parse(text);
       } catch {
-        throw new Error(`the counter object answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+        // TempIDCounter always answers JSON: anything else is another class's object (or no object at all).
+        throw new Error(
+          `the counter object answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}; ${BINDING_HINT}`,
+        );
       }
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw unexpected(op, body);
       const b = body as Record<string, unknown>;
@@ -353,5 +362,5 @@ function unexpected(op: string, body: unknown): TempIDStoreError {
   } catch {
     shown = String(body);
   }
-  return new TempIDStoreError(`${op} failed: unexpected reply from the counter object: ${shown} (is the namespace bound to TempIDCounter?)`);
+  return new TempIDStoreError(`${op} failed: unexpected reply from the counter object: ${shown}; ${BINDING_HINT}`);
 }

@@ -27,7 +27,7 @@
  */
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
 import { get, promisifyRequest, set, update, type UseStore as KeyvalStore } from "idb-keyval";
-import { AmortisedPurge, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
+import { AmortisedPurge, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
 
 /** An idb-keyval store: what `createStore(dbName, storeName)` returns. */
 export type IdbKeyvalStore = KeyvalStore;
@@ -49,6 +49,9 @@ export interface IdbStoreOptions {
   purgeBatch?: number;
 }
 
+/** The keys of `IdbStoreOptions`: anything else is refused as a misspelling. */
+const IDB_STORE_OPTION_KEYS: OptionKeys<IdbStoreOptions> = { store: true, timeoutMs: true, purgeEvery: true, purgeBatch: true };
+
 /** The stored value. */
 interface Counter {
   count: number;
@@ -61,6 +64,7 @@ const REFUSED: unique symbol = Symbol("refused");
 
 /** A use-count store in IndexedDB (one browser profile: every tab of the origin shares the counts). */
 export function idbStore(options: IdbStoreOptions = {}): IdbUseStore {
+  checkOptionKeys(options, IDB_STORE_OPTION_KEYS, "idbStore");
   return new IdbUseStore(options);
 }
 
@@ -69,6 +73,8 @@ export class IdbUseStore implements UseStore {
   /** The connection of the default store, which the store opened itself (undefined: a store you passed). */
   readonly #own: OwnConnection | undefined;
   readonly #where: string;
+  /** What a missing object store (NotFoundError) adds to its message. */
+  readonly #missingHint: string;
   readonly #timeoutMs: number;
   readonly #purgeBatch: number;
   readonly #purge: AmortisedPurge;
@@ -85,10 +91,12 @@ export class IdbUseStore implements UseStore {
       this.#own = new OwnConnection("tempid", "uses");
       this.#store = this.#own.store;
       this.#where = 'IndexedDB database "tempid", object store "uses"';
+      this.#missingHint = missingObjectStoreHint("tempid", "uses");
     } else if (typeof options.store === "function") {
       this.#store = options.store;
       this.#own = undefined;
       this.#where = "the IndexedDB object store given to idbStore()";
+      this.#missingHint = missingObjectStoreHint(undefined, undefined);
     } else {
       throw new TempIDConfigError('idbStore: `store` must be an idb-keyval store, from createStore("db", "store")');
     }
@@ -99,7 +107,7 @@ export class IdbUseStore implements UseStore {
     if (this.#closed) return Promise.reject(closedError());
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve(false);
     const nowSec = toNowSec(nowMs);
-    return bounded("consume", this.#timeoutMs, async () => {
+    return this.#bounded("consume", async () => {
       try {
         // One readwrite transaction: get, then put from the get's success callback (see the file comment).
         await update<unknown>(
@@ -123,13 +131,13 @@ export class IdbUseStore implements UseStore {
 
   used(key: string, nowMs: number): Promise<number> {
     if (this.#closed) return Promise.reject(closedError());
-    return bounded("used", this.#timeoutMs, async () => this.#read(await get<unknown>(key, this.#store), toNowSec(nowMs))?.count ?? 0);
+    return this.#bounded("used", async () => this.#read(await get<unknown>(key, this.#store), toNowSec(nowMs))?.count ?? 0);
   }
 
   revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve();
-    return bounded("revoke", this.#timeoutMs, async () => {
+    return this.#bounded("revoke", async () => {
       // One put (its own readwrite transaction): whatever was there, corrupt values included, is replaced.
       await set(key, { count: REVOKED_COUNT, expiresAt: expiresAtSec } satisfies Counter, this.#store);
       this.#purge.tick(nowMs);
@@ -147,7 +155,7 @@ export class IdbUseStore implements UseStore {
       let deleted = 0;
       let from: IDBValidKey | undefined;
       do {
-        const batch = await bounded("purgeExpired", this.#timeoutMs, () => this.#sweepBatch(nowSec, from));
+        const batch = await this.#bounded("purgeExpired", () => this.#sweepBatch(nowSec, from));
         deleted += batch.deleted;
         from = batch.next;
       } while (from !== undefined);
@@ -164,6 +172,22 @@ export class IdbUseStore implements UseStore {
     this.#closed = true;
     await this.#purge.idle();
     if (this.#own !== undefined) await bounded("close", this.#timeoutMs, () => this.#own!.close());
+  }
+
+  /**
+   * One call bounded by `timeoutMs`. A NotFoundError (the database exists without the object store, which
+   * idb-keyval creates only with the database) says what to do about it.
+   */
+  #bounded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return bounded(what, this.#timeoutMs, async () => {
+      try {
+        return await run();
+      } catch (err) {
+        if ((err as { name?: unknown } | null)?.name !== "NotFoundError") throw err;
+        const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw new TempIDStoreError(`${what} failed: ${detail}; ${this.#missingHint}`, { cause: err });
+      }
+    });
   }
 
   /** A live counter, undefined when absent or expired; a negative or malformed value is an error. */
@@ -195,7 +219,7 @@ export class IdbUseStore implements UseStore {
   /** One background sweep: the next batch after the previous one's last key, wrapping at the end. */
   async #sweep(nowSec: number): Promise<void> {
     if (this.#closed) return;
-    const batch = await bounded("purge", this.#timeoutMs, () => this.#sweepBatch(nowSec, this.#sweepFrom));
+    const batch = await this.#bounded("purge", () => this.#sweepBatch(nowSec, this.#sweepFrom));
     this.#sweepFrom = batch.next;
   }
 
@@ -244,6 +268,15 @@ export class IdbUseStore implements UseStore {
       return promisifyRequest(objectStore.transaction).then(() => ({ deleted, next }));
     });
   }
+}
+
+/** What to do when a database exists without the store's object store; names when the store knows them. */
+function missingObjectStoreHint(dbName: string | undefined, storeName: string | undefined): string {
+  const fix = "idb-keyval creates it only when it creates the database, so give the store a database of its own";
+  if (dbName === undefined || storeName === undefined) {
+    return `the IndexedDB database of the idb-keyval store given to idbStore() has no such object store: ${fix} (createStore("<a database name nothing else uses>", storeName))`;
+  }
+  return `the IndexedDB database ${JSON.stringify(dbName)} has no object store ${JSON.stringify(storeName)}: ${fix} (createStore("<other name>", ${JSON.stringify(storeName)}))`;
 }
 
 /**

@@ -18,7 +18,9 @@ import {
   type BoundedCall,
   DEFAULT_TIMEOUT_MS,
   OnceMigration,
+  type OptionKeys,
   bounded,
+  checkOptionKeys,
   checkPositiveInt,
   closedError,
   corruptCount,
@@ -62,6 +64,15 @@ export interface MongoStoreOptions {
   /** Close the MongoClient when the store closes (only when given a MongoClient). Default false. */
   closeClient?: boolean;
 }
+
+/** The keys of `MongoStoreOptions`: anything else is refused as a misspelling. */
+const MONGO_STORE_OPTION_KEYS: OptionKeys<MongoStoreOptions> = {
+  collection: true,
+  database: true,
+  timeoutMs: true,
+  autoMigrate: true,
+  closeClient: true,
+};
 
 const DUPLICATE_KEY = 11000;
 
@@ -246,5 +257,6 @@ export class MongoUseStore implements UseStore {
 
 /** A use-count store on MongoDB through the official driver. */
 export function mongoStore(target: MongoCollectionLike | MongoDbLike | MongoClientLike, options: MongoStoreOptions = {}): MongoUseStore {
+  checkOptionKeys(options, MONGO_STORE_OPTION_KEYS, "mongoStore");
   return new MongoUseStore(target, options);
 }

@@ -9,8 +9,8 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
-import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS, checkPositiveInt } from "./store-kit.js";
+import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys, checkPositiveInt } from "./store-kit.js";
 
 /** All we need from `neon(url)`: `query()` with per-call options (`fetchOptions` carries the abort signal). */
 export interface NeonQueryFunctionLike {
@@ -41,12 +41,16 @@ export interface NeonStoreOptions extends Omit<SqlStoreOptions, "autoMigrate"> {
   autoMigrate?: boolean;
 }
 
+/** The keys of `NeonStoreOptions`: anything else is refused as a misspelling. */
+const NEON_STORE_OPTION_KEYS: OptionKeys<NeonStoreOptions> = { ...SQL_STORE_OPTION_KEYS };
+
 export type NeonUseStore = SqlUseStore;
 
 const BACKSTOP_MS = 100;
 
 /** A use-count store on Neon through `neon(url)` (HTTP) or a `Pool` (WebSocket). */
 export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, options: NeonStoreOptions = {}): SqlUseStore {
+  checkOptionKeys(options, NEON_STORE_OPTION_KEYS, "neonStore");
   const timeoutMs = checkPositiveInt(options?.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
   let runner: SqlRunner;
   if (typeof sqlOrPool === "function" && typeof sqlOrPool.query === "function") {

@@ -12,7 +12,8 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import { MYSQL_DUPLICATE_KEY_NAME, type SqlStatement } from "./sql-dialect.js";
-import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { type OptionKeys, checkOptionKeys } from "./store-kit.js";
 
 /** All we need from a PlanetScale `Connection` (from `connect()`) or `Client`. */
 export interface PlanetScaleExecutor {
@@ -31,8 +32,12 @@ export interface PlanetScaleStoreOptions extends Omit<SqlStoreOptions, "autoMigr
   autoMigrate?: boolean;
 }
 
+/** The keys of `PlanetScaleStoreOptions`: anything else is refused as a misspelling. */
+const PLANETSCALE_STORE_OPTION_KEYS: OptionKeys<PlanetScaleStoreOptions> = { ...SQL_STORE_OPTION_KEYS };
+
 /** A use-count store on PlanetScale through a `Connection` (`connect({ url })`) or a `Client`. */
 export function planetscaleStore(connectionOrClient: PlanetScaleExecutor, options: PlanetScaleStoreOptions = {}): SqlUseStore {
+  checkOptionKeys(options, PLANETSCALE_STORE_OPTION_KEYS, "planetscaleStore");
   if (typeof connectionOrClient !== "object" || connectionOrClient === null || typeof connectionOrClient.execute !== "function") {
     throw new TempIDConfigError("planetscaleStore takes a Connection from connect() or a Client from @planetscale/database");
   }

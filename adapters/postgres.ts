@@ -6,8 +6,8 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
-import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS } from "./store-kit.js";
+import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys } from "./store-kit.js";
 
 /** All the store needs from `pg` (Pool, PoolClient or Client). */
 export interface PgQueryable {
@@ -38,10 +38,14 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   prepare?: boolean;
 }
 
+/** The keys of `PostgresStoreOptions`: anything else is refused as a misspelling. */
+const POSTGRES_STORE_OPTION_KEYS: OptionKeys<PostgresStoreOptions> = { ...SQL_STORE_OPTION_KEYS, closeClient: true, prepare: true };
+
 export type PostgresUseStore = SqlUseStore;
 
 /** A use-count store on PostgreSQL through a `pg` Pool/Client or a postgres.js `sql`. */
 export function postgresStore(client: PgQueryable | PostgresJsSql, options: PostgresStoreOptions = {}): SqlUseStore {
+  checkOptionKeys(options, POSTGRES_STORE_OPTION_KEYS, "postgresStore");
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let runner: SqlRunner;
   const prepare = options.prepare === undefined ? true : options.prepare;

@@ -7,7 +7,7 @@
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, bounded, checkPositiveInt, corruptCount, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** All the store needs from node-redis (v4/v5 client). */
 export interface NodeRedisLike {
@@ -30,6 +30,9 @@ export interface RedisStoreOptions {
   /** Close the client when the store closes. Default false: the client is yours. */
   closeClient?: boolean;
 }
+
+/** The keys of `RedisStoreOptions`: anything else is refused as a misspelling. */
+const REDIS_STORE_OPTION_KEYS: OptionKeys<RedisStoreOptions> = { prefix: true, timeoutMs: true, closeClient: true };
 
 /** A use-count store on Redis. */
 export class RedisUseStore implements UseStore {
@@ -156,5 +159,6 @@ function redisExpiryMs(what: string, expiresAtSec: number, nowMs: number): numbe
 
 /** A use-count store on Redis through a node-redis or ioredis client. */
 export function redisStore(client: NodeRedisLike | IoredisLike, options: RedisStoreOptions = {}): RedisUseStore {
+  checkOptionKeys(options, REDIS_STORE_OPTION_KEYS, "redisStore");
   return new RedisUseStore(client, options);
 }

@@ -8,6 +8,7 @@ import {
   AmortisedPurge,
   type BoundedCall,
   DEFAULT_TIMEOUT_MS,
+  type OptionKeys,
   OnceMigration,
   bounded,
   checkIdentifier,
@@ -31,6 +32,15 @@ export interface SqlStoreOptions {
   /** Rows deleted at most by one background purge. Default 1000. */
   purgeBatch?: number;
 }
+
+/** The keys of `SqlStoreOptions`, for the factories' unknown-option check. */
+export const SQL_STORE_OPTION_KEYS: OptionKeys<SqlStoreOptions> = {
+  table: true,
+  timeoutMs: true,
+  autoMigrate: true,
+  purgeEvery: true,
+  purgeBatch: true,
+};
 
 export interface SqlResult {
   /** Result rows as objects (column name → value); empty for statements without a result set. */
@@ -72,6 +82,8 @@ export class SqlUseStore implements UseStore {
   readonly #timeoutMs: number;
   readonly #batch: number;
   readonly #migration: OnceMigration | undefined;
+  /** What a "no such table" error adds to its message: how to create the table. */
+  readonly #missingTableHint: string;
   readonly #purge: AmortisedPurge;
   /** Where a corrupt count lies, for its error message. */
   readonly #where: string;
@@ -87,6 +99,11 @@ export class SqlUseStore implements UseStore {
     this.#where = `table ${this.table}`;
     this.#runner = runner;
     this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
+    this.#missingTableHint =
+      this.#migration === undefined
+        ? `the table "${this.table}" does not exist: call store.migrate() once, or create it with the DDL in the README (autoMigrate is off)`
+        : // autoMigrate created it on this store's first call, so it was dropped since.
+          `the table "${this.table}" does not exist (dropped after this store created it?): call store.migrate() to create it again`;
     this.#purge = new AmortisedPurge(every, (nowMs) =>
       bounded("purge", this.#timeoutMs, () => this.#run(this.#sql.purge(toNowSec(nowMs), this.#batch))),
     );
@@ -187,7 +204,13 @@ export class SqlUseStore implements UseStore {
       await this.#migration?.ensure();
       // A caller told the call timed out (during a slow first migration) gets nothing sent for it later.
       if (call.timedOut) throw new Error(`${what} abandoned at its deadline`);
-      return run(call);
+      try {
+        return await run(call);
+      } catch (err) {
+        if (err instanceof TempIDStoreError || !missingTable(err)) throw err;
+        const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw new TempIDStoreError(`${what} failed: ${detail}; ${this.#missingTableHint}`, { cause: err });
+      }
     });
   }
 
@@ -210,4 +233,28 @@ export class SqlUseStore implements UseStore {
       }
     }
   }
+}
+
+/**
+ * True when a driver error says the table does not exist: SQLite and D1 "no such table", PostgreSQL (pg,
+ * postgres.js, Neon) SQLSTATE 42P01, MySQL / MariaDB ER_NO_SUCH_TABLE (errno 1146, SQLSTATE 42S02), and
+ * PlanetScale (Vitess), which quotes the errno in its message. Every statement the store sends names only
+ * its own table, so such an error is about that table. Causes are followed a few levels (D1 wraps).
+ */
+export function missingTable(err: unknown): boolean {
+  for (let depth = 0; depth < 4 && err !== null && typeof err === "object"; depth++) {
+    const e = err as { code?: unknown; errno?: unknown; sqlState?: unknown; message?: unknown; cause?: unknown };
+    if (e.code === "42P01" || e.code === "ER_NO_SUCH_TABLE" || e.errno === 1146) return true;
+    const message = typeof e.message === "string" ? e.message : "";
+    if (
+      /\bno such table\b/i.test(message) ||
+      /\brelation "[^"]*" does not exist\b/.test(message) ||
+      /\bTable '[^']*' doesn't exist\b/.test(message) ||
+      /\(errno 1146\)/.test(message)
+    ) {
+      return true;
+    }
+    err = e.cause;
+  }
+  return false;
 }

@@ -13,8 +13,8 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import type { SqlStatement } from "./sql-dialect.js";
-import { type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS, checkPositiveInt, closedError } from "./store-kit.js";
+import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys, checkPositiveInt, closedError } from "./store-kit.js";
 
 /** The part of a prepared statement the store uses (better-sqlite3, bun:sqlite and node:sqlite all have it). */
 export interface SqliteStatementLike {
@@ -38,10 +38,14 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** The keys of `SqliteStoreOptions`: anything else is refused as a misspelling. */
+const SQLITE_STORE_OPTION_KEYS: OptionKeys<SqliteStoreOptions> = { ...SQL_STORE_OPTION_KEYS, busyTimeoutMs: true };
+
 export type SqliteUseStore = SqlUseStore;
 
 /** Opens (or adopts) a SQLite database and returns a use-count store on it. */
 export function sqliteStore(pathOrDatabase: string | SqliteDatabaseLike, options: SqliteStoreOptions = {}): SqlUseStore {
+  checkOptionKeys(options, SQLITE_STORE_OPTION_KEYS, "sqliteStore");
   const busy = checkPositiveInt(options.busyTimeoutMs, "busyTimeoutMs", options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   let runner: SqliteRunner;
   if (typeof pathOrDatabase === "string") {

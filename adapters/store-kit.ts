@@ -7,6 +7,70 @@ import { TempIDConfigError, TempIDStoreError, toStoreError } from "@tempid/core"
 /** Default bound on one store call, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
+/**
+ * The option keys a store factory knows, one per key of its options interface: typed as
+ * `Record<keyof Options, true>`, so the compiler flags a key missing from the list or not in the interface.
+ */
+export type OptionKeys<Options> = Readonly<Record<keyof Options, true>>;
+
+/**
+ * Checked first by every store factory: `options` is undefined or an object whose every own key is one the
+ * factory knows. A misspelled key (`tabel`) would otherwise be ignored and its default silently used, so
+ * it is refused with a TempIDConfigError naming the factory and the key, and the closest known key when one
+ * is within edit distance 2 (`sqliteStore: unknown option "tabel" (did you mean "table"?)`).
+ */
+export function checkOptionKeys(options: unknown, known: Readonly<Record<string, true>>, factory: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TempIDConfigError(`${factory}: options must be an object, not ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
+  }
+  const names = Object.keys(known);
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(known, key)) continue;
+    const suggestion = closestKey(key, names);
+    throw new TempIDConfigError(
+      `${factory}: unknown option ${JSON.stringify(key)} ` +
+        (suggestion !== undefined ? `(did you mean ${JSON.stringify(suggestion)}?)` : `(known options: ${names.join(", ")})`),
+    );
+  }
+}
+
+/** The known name closest to `key` (ignoring case), if within edit distance 2; the first listed wins a tie. */
+function closestKey(key: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of names) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`: optimal string alignment. */
+export function editDistance(a: string, b: string): number {
+  // Names are short; a key far longer than any name is no typo of one.
+  if (Math.abs(a.length - b.length) > 2) return Math.abs(a.length - b.length);
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
+}
+
 /** A SQL table or index name: letters, digits and `_`, not starting with a digit (it is spliced into SQL). */
 export function checkIdentifier(value: unknown, option: string, fallback: string, maxLength = 48): string {
   if (value === undefined) return fallback;

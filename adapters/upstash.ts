@@ -12,6 +12,7 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import { type RedisStoreOptions, RedisUseStore } from "./redis.js";
+import { type OptionKeys, checkOptionKeys } from "./store-kit.js";
 
 /** All we need from an `@upstash/redis` client (`Redis` from the Node, Cloudflare or Fastly entry). */
 export interface UpstashRedisLike {
@@ -35,8 +36,12 @@ export interface UpstashStoreOptions {
   allowClientRetries?: boolean;
 }
 
+/** The keys of `UpstashStoreOptions`: anything else is refused as a misspelling. */
+const UPSTASH_STORE_OPTION_KEYS: OptionKeys<UpstashStoreOptions> = { prefix: true, timeoutMs: true, allowClientRetries: true };
+
 /** A use-count store on Upstash Redis. */
 export function upstashStore(redis: UpstashRedisLike, options: UpstashStoreOptions = {}): RedisUseStore {
+  checkOptionKeys(options, UPSTASH_STORE_OPTION_KEYS, "upstashStore");
   if (
     typeof redis !== "object" ||
     redis === null ||

@@ -296,3 +296,33 @@ describe("neonStore arguments", () => {
     }
   });
 });
+
+// Found by a fresh-user test: autoMigrate is off by default on Neon and PlanetScale, and a use on a database
+// without the table said only what the driver said.
+describe("no table yet (Neon, PlanetScale): the error says how to create it", () => {
+  for (const kind of ["neon-http", "neon-pool", "planetscale"] as const) {
+    it(`${kind}: TempIDStoreError naming the table and migrate(), the driver's error as cause; migrate() fixes it`, async () => {
+      const target = await openTarget(kind);
+      try {
+        const table = target.namespace;
+        if (target.raw.kind === "pg") await target.raw.pool.query(`DROP TABLE "${table}"`);
+        else if (target.raw.kind === "mysql") await target.raw.pool.query(`DROP TABLE \`${table}\``);
+        const store = target.store();
+        const err = await store.consume(`k-${rand()}`, 2, exp(), Date.now()).then(
+          (granted) => new Error(`resolved ${String(granted)}`),
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(TempIDStoreError);
+        expect((err as Error).message).toMatch(/^consume failed: /);
+        expect((err as Error).message).toContain(
+          `; the table "${table}" does not exist: call store.migrate() once, or create it with the DDL in the README (autoMigrate is off)`,
+        );
+        expect((err as Error).cause).toBeInstanceOf(Error);
+        await (store as unknown as { migrate(): Promise<void> }).migrate();
+        expect(await store.consume(`k-${rand()}`, 2, exp(), Date.now())).toBe(true);
+      } finally {
+        await target.close();
+      }
+    });
+  }
+});

@@ -125,7 +125,12 @@ run("d1 store: layout, migrations, options, corrupt counts", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(TempIDStoreError);
-    expect((err as Error).message).toMatch(/no such table/);
+    expect((err as Error).message).toMatch(/^consume failed: .*no such table: layout_uses/);
+    // Found by a fresh-user test: the message says how to create the table, and keeps D1's error as cause.
+    expect((err as Error).message).toMatch(
+      /; the table "layout_uses" does not exist: call store\.migrate\(\) once, or create it with the DDL in the README \(autoMigrate is off\)$/,
+    );
+    expect(String((err as Error).cause)).toMatch(/no such table/);
 
     await store.migrate();
     await store.migrate(); // idempotent

@@ -237,6 +237,35 @@ run("durable-object store: protocol checks, corrupt records", () => {
   });
 });
 
+run("durable-object store: a namespace bound to another class (workerd)", () => {
+  let mf: Miniflare | undefined;
+  afterAll(async () => {
+    await mf?.dispose();
+  });
+
+  it("fails every call with TempIDStoreError asking whether the namespace is bound to TempIDCounter", async () => {
+    const { Miniflare } = await import("miniflare");
+    mf = new Miniflare({
+      modules: true,
+      script: [
+        "export class Other { fetch() { return new Response('hello from Other'); } }",
+        "export default { fetch() { return new Response(''); } };",
+      ].join("\n"),
+      compatibilityDate: COMPATIBILITY_DATE,
+      durableObjects: { WRONG: "Other" },
+    });
+    const ns = (await mf.getDurableObjectNamespace("WRONG")) as unknown as DurableObjectNamespaceLike;
+    const store = durableObjectStore(ns);
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const hint = "is the namespace bound to the TempIDCounter class exported from your Worker?";
+    await expect(store.consume("k", 1, exp, Date.now())).rejects.toThrow(
+      `consume failed: Error: the counter object answered 200 with a body that is not JSON: hello from Other; ${hint}`,
+    );
+    await expect(store.used("k", Date.now())).rejects.toThrow(hint);
+    await expect(store.revoke("k", exp, Date.now())).rejects.toThrow(hint);
+  }, 60_000);
+});
+
 describe("durable-object store: replies are checked (a fake namespace, no workerd)", () => {
   const exp = Math.floor(Date.now() / 1000) + 3600;
   const answering = (answer: (body: Record<string, unknown>) => CounterResponseLike | Promise<CounterResponseLike>) => {
@@ -298,6 +327,19 @@ describe("durable-object store: replies are checked (a fake namespace, no worker
       expect((err as Error).message).toMatch(/^consume failed/);
     });
   }
+
+  // Found by a fresh-user test: a namespace bound to another class answered non-JSON, and the error said only that.
+  it("a body that is not JSON (another class's object) asks whether the namespace is bound to TempIDCounter", async () => {
+    const store = durableObjectStore(answering(() => text(200, "hello from Other")).namespace);
+    await expect(store.consume("k", 5, exp, Date.now())).rejects.toThrow(
+      "consume failed: Error: the counter object answered 200 with a body that is not JSON: hello from Other; " +
+        "is the namespace bound to the TempIDCounter class exported from your Worker?",
+    );
+    const wrongShape = durableObjectStore(answering(() => text(200, '{"hello":"from Other"}')).namespace);
+    await expect(wrongShape.used("k", Date.now())).rejects.toThrow(
+      'used failed: unexpected reply from the counter object: {"hello":"from Other"}; is the namespace bound to the TempIDCounter class exported from your Worker?',
+    );
+  });
 
   it("used() refuses a count outside 0..REVOKED_COUNT; revoke() refuses a reply without ok: true", async () => {
     await expect(durableObjectStore(answering(() => text(200, '{"count":-1}')).namespace).used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);

@@ -278,9 +278,41 @@ describe("idb store: specific", () => {
       );
       expect(err).toBeInstanceOf(TempIDStoreError);
       expect((err as TempIDStoreError).message).toMatch(/failed: NotFoundError/);
-      expect((err as TempIDStoreError).cause).toBeDefined();
+      // A store passed in does not tell its names: the advice is given without them.
+      expect((err as TempIDStoreError).message).toMatch(
+        /NotFoundError: .*; the IndexedDB database of the idb-keyval store given to idbStore\(\) has no such object store: idb-keyval creates it only when it creates the database, so give the store a database of its own \(createStore\("<a database name nothing else uses>", storeName\)\)$/,
+      );
+      expect((err as TempIDStoreError).cause).toMatchObject({ name: "NotFoundError" });
+    }
+    await expect(s.purgeExpired(now)).rejects.toThrow(/^purgeExpired failed: NotFoundError: .*has no such object store/);
+    await s.close();
+  });
+
+  // Found by a fresh-user test: an app's own "tempid" database without "uses" gave a bare NotFoundError.
+  it('the default store on an existing "tempid" database without object store "uses": the error names both and the fix', async () => {
+    const app = createStore("tempid", "settings");
+    await set("theme", "dark", app); // the app created "tempid" first, with another object store
+    await closeKeyval(app);
+    const s = idbStore();
+    const hint =
+      'the IndexedDB database "tempid" has no object store "uses": idb-keyval creates it only when it creates the database, ' +
+      'so give the store a database of its own (createStore("<other name>", "uses"))';
+    for (const [what, call] of [
+      ["consume", () => s.consume("k", 5, inAnHour, now)],
+      ["used", () => s.used("k", now)],
+      ["revoke", () => s.revoke("k", inAnHour, now)],
+    ] as const) {
+      const err = await (call() as Promise<unknown>).then(
+        (value) => new Error(`resolved with ${String(value)}`),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(TempIDStoreError);
+      expect((err as TempIDStoreError).message).toMatch(new RegExp(`^${what} failed: NotFoundError: `));
+      expect((err as TempIDStoreError).message.endsWith(`; ${hint}`)).toBe(true);
+      expect((err as TempIDStoreError).cause).toMatchObject({ name: "NotFoundError" });
     }
     await s.close();
+    await deleteDatabase("tempid");
   });
 
   it("a call that never completes is bounded by timeoutMs: TempIDStoreError, never a grant", async () => {

@@ -40,6 +40,24 @@ describe.skipIf(!status.available)("mysql store: both affected-row modes, migrat
     }
   });
 
+  // Found by a fresh-user test: with autoMigrate off, a use said only "Table '…' doesn't exist".
+  it("autoMigrate: false and no table (ER_NO_SUCH_TABLE): the error names the table and migrate(), cause kept", async () => {
+    const t = table();
+    const store = mysqlStore(pool, { table: t, autoMigrate: false });
+    const err = await store.consume("k", 2, exp, Date.now()).then(
+      (granted) => new Error(`resolved ${String(granted)}`),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TempIDStoreError);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^consume failed: Error: Table '[^']*\\.${t}' doesn't exist; the table "${t}" does not exist: call store\\.migrate\\(\\) once, or create it with the DDL in the README \\(autoMigrate is off\\)$`),
+    );
+    expect(((err as Error).cause as { errno?: unknown }).errno).toBe(1146);
+    await expect(store.used("k", Date.now())).rejects.toThrow(`the table "${t}" does not exist`);
+    await store.migrate();
+    expect(await store.consume("k", 2, exp, Date.now())).toBe(true);
+  });
+
   it("creates the Python layout with a case-sensitive key and an expires_at index; 10 concurrent migrations succeed", async () => {
     const t = table();
     await Promise.all(Array.from({ length: 10 }, () => mysqlStore(pool, { table: t }).migrate()));

@@ -28,6 +28,29 @@ describe.skipIf(!status.available)("postgres store: migrations and faults", () =
     await pool.end();
   });
 
+  // Found by a fresh-user test: with autoMigrate off, a use said only 'relation "…" does not exist'.
+  it("autoMigrate: false and no table (42P01): the error names the table and migrate(), through pg and postgres.js", async () => {
+    const t = table();
+    const sql = postgres(serviceUrls.postgres, { max: 2, onnotice: () => {} });
+    try {
+      for (const client of [pool, sql]) {
+        const store = postgresStore(client, { table: t, autoMigrate: false });
+        const err = await store.consume("k", 2, exp, Date.now()).then(
+          (granted) => new Error(`resolved ${String(granted)}`),
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(TempIDStoreError);
+        expect((err as Error).message).toMatch(
+          new RegExp(`^consume failed: .*relation "${t}" does not exist; the table "${t}" does not exist: call store\\.migrate\\(\\) once, or create it with the DDL in the README \\(autoMigrate is off\\)$`),
+        );
+        expect(((err as Error).cause as { code?: unknown }).code).toBe("42P01");
+        await expect(store.used("k", Date.now())).rejects.toThrow(`the table "${t}" does not exist`);
+      }
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("creates the Python layout (token_id, count, expires_at) and an expires_at index", async () => {
     const t = table();
     await postgresStore(pool, { table: t }).migrate();

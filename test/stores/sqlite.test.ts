@@ -11,6 +11,57 @@ import { sqliteHarness } from "../support/store-harnesses.js";
 
 describeStore(sqliteHarness());
 
+/** The rejection of `call`, which must be a TempIDStoreError. */
+async function storeError(call: Promise<unknown>): Promise<TempIDStoreError> {
+  const err = await call.then(
+    (value) => new Error(`resolved with ${String(value)}`),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TempIDStoreError);
+  return err as TempIDStoreError;
+}
+
+// Found by a fresh-user test: with autoMigrate off, a use said only "no such table: tempid_uses".
+describe("sqlite store: a missing table says how to create it", () => {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+
+  it("autoMigrate: false and no table: every call names the table and migrate(), keeping the driver's error as cause", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore(db, { table: "absent_uses", autoMigrate: false });
+    const hint = 'the table "absent_uses" does not exist: call store.migrate() once, or create it with the DDL in the README (autoMigrate is off)';
+    const consume = await storeError(store.consume("k", 2, exp, Date.now()));
+    expect(consume.message).toBe(`consume failed: SqliteError: no such table: absent_uses; ${hint}`);
+    expect((consume.cause as Error).message).toBe("no such table: absent_uses");
+    expect((await storeError(store.used("k", Date.now()))).message).toMatch(/^used failed: .*no such table.*; the table "absent_uses" does not exist: call store\.migrate\(\) once/);
+    expect((await storeError(store.revoke("k", exp, Date.now()))).message).toContain(hint);
+    expect((await storeError(store.purgeExpired())).message).toContain(hint);
+    await store.migrate();
+    expect(await store.consume("k", 2, exp, Date.now())).toBe(true);
+    db.close();
+  });
+
+  it("autoMigrate on, the table dropped after the store created it: says so", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore(db, { table: "dropped_uses" });
+    expect(await store.consume("k", 2, exp, Date.now())).toBe(true);
+    db.exec("DROP TABLE dropped_uses");
+    expect((await storeError(store.consume("k", 2, exp, Date.now()))).message).toBe(
+      'consume failed: SqliteError: no such table: dropped_uses; the table "dropped_uses" does not exist (dropped after this store created it?): call store.migrate() to create it again',
+    );
+    db.close();
+  });
+
+  it("other errors are left as they were", async () => {
+    const db = new Database(":memory:");
+    db.exec("CREATE TABLE odd_uses (token_id TEXT PRIMARY KEY)");
+    const store = sqliteStore(db, { table: "odd_uses", autoMigrate: false });
+    const err = await storeError(store.consume("k", 2, exp, Date.now()));
+    expect(err.message).not.toContain("does not exist");
+    expect(err.message).toMatch(/^consume failed: SqliteError: /);
+    db.close();
+  });
+});
+
 describe("sqlite store: handles, paths and layout", () => {
   const dir = mkdtempSync(join(tmpdir(), "tempid-sqlite-"));
   const exp = Math.floor(Date.now() / 1000) + 3600;

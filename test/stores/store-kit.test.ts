@@ -1,8 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { TempIDStoreError } from "@tempid/core";
+import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { d1Store } from "@tempid/core/d1";
+import { denoKvStore } from "@tempid/core/deno-kv";
+import { durableObjectStore } from "@tempid/core/durable-object";
+import { idbStore } from "@tempid/core/idb";
 import { mongoStore } from "@tempid/core/mongodb";
+import { mysqlStore } from "@tempid/core/mysql";
+import { neonStore } from "@tempid/core/neon";
+import { planetscaleStore } from "@tempid/core/planetscale";
+import { postgresStore } from "@tempid/core/postgres";
+import { redisStore } from "@tempid/core/redis";
+import { sqliteStore } from "@tempid/core/sqlite";
+import { upstashStore } from "@tempid/core/upstash";
 import { type SqlRunner, SqlUseStore } from "../../adapters/sql-store.js";
-import { bounded } from "../../adapters/store-kit.js";
+import { bounded, checkOptionKeys, editDistance } from "../../adapters/store-kit.js";
 import { FakeMongoCollection } from "../support/fake-mongo.js";
 
 const never = () => new Promise<never>(() => undefined);
@@ -70,5 +81,156 @@ describe("a timed-out store call says what is true of that operation", () => {
     release();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sent).toEqual([]);
+  });
+});
+
+/** Every store factory, with a client it accepts (never contacted: construction sends nothing). */
+const unused = () => Promise.reject(new Error("not contacted"));
+const factories: {
+  name: string;
+  make: (options: unknown) => unknown;
+  /** One misspelled option and the key it should suggest. */
+  typo: [string, string];
+  /** Every documented option, each with a valid value. */
+  all: Record<string, unknown>;
+}[] = [
+  {
+    name: "sqliteStore",
+    make: (o) => sqliteStore({ prepare: () => ({ run: () => ({ changes: 0 }), all: () => [] }), exec: () => undefined }, o as never),
+    typo: ["tabel", "table"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, busyTimeoutMs: 500 },
+  },
+  {
+    name: "postgresStore",
+    make: (o) => postgresStore({ query: unused }, o as never),
+    typo: ["prepared", "prepare"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, closeClient: true, prepare: false },
+  },
+  {
+    name: "mysqlStore",
+    make: (o) => mysqlStore({ execute: unused, query: unused }, o as never),
+    typo: ["closeclient", "closeClient"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, closeClient: true },
+  },
+  {
+    name: "redisStore",
+    make: (o) => redisStore({ sendCommand: unused }, o as never),
+    typo: ["prefx", "prefix"],
+    all: { prefix: "p:", timeoutMs: 1000, closeClient: true },
+  },
+  {
+    name: "mongoStore",
+    make: (o) => mongoStore({ collection: () => ({ updateOne: unused, findOne: unused, deleteMany: unused, createIndex: unused }) }, o as never),
+    typo: ["colection", "collection"],
+    all: { collection: "c", database: "d", timeoutMs: 1000, autoMigrate: false, closeClient: true },
+  },
+  {
+    name: "upstashStore",
+    make: (o) => upstashStore({ evalsha: unused, eval: unused, get: unused, set: unused }, o as never),
+    typo: ["allowClientRetires", "allowClientRetries"],
+    all: { prefix: "p:", timeoutMs: 1000, allowClientRetries: true },
+  },
+  {
+    name: "neonStore",
+    make: (o) => neonStore(Object.assign(async () => [], { query: unused }), o as never),
+    typo: ["automigrate", "autoMigrate"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+  },
+  {
+    name: "planetscaleStore",
+    make: (o) => planetscaleStore({ execute: unused }, o as never),
+    typo: ["purgeEvry", "purgeEvery"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+  },
+  {
+    name: "d1Store",
+    make: (o) => d1Store({ prepare: () => { throw new Error("not contacted"); } }, o as never),
+    typo: ["timeout", "timeoutMs"],
+    all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+  },
+  {
+    name: "durableObjectStore",
+    make: (o) => durableObjectStore({ idFromName: (n) => n, get: () => ({ fetch: unused }) }, o as never),
+    typo: ["prefixx", "prefix"],
+    all: { prefix: "p:", timeoutMs: 1000 },
+  },
+  {
+    name: "denoKvStore",
+    make: (o) => denoKvStore({ get: unused, atomic: () => { throw new Error("not contacted"); }, close: () => undefined }, o as never),
+    typo: ["maxAttempt", "maxAttempts"],
+    all: { prefix: "p", timeoutMs: 1000, maxAttempts: 3, closeClient: true },
+  },
+  {
+    name: "idbStore",
+    make: (o) => idbStore(o as never),
+    typo: ["purgeBatches", "purgeBatch"],
+    all: { store: (_mode: unknown, _callback: unknown) => unused(), timeoutMs: 1000, purgeEvery: 0, purgeBatch: 10 },
+  },
+];
+
+function configError(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TempIDConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("did not throw");
+}
+
+// Found by a fresh-user test: `sqliteStore(db, { tabel: "x" })` was accepted, and the default table used.
+describe("every store factory refuses an option it does not know", () => {
+  for (const { name, make, typo, all } of factories) {
+    const [wrong, right] = typo;
+    it(`${name}: a misspelled option is a TempIDConfigError naming it and the closest known option`, () => {
+      expect(configError(() => make({ [wrong]: all[right] }))).toBe(`${name}: unknown option "${wrong}" (did you mean "${right}"?)`);
+    });
+
+    it(`${name}: an option nothing is close to lists the known options`, () => {
+      expect(configError(() => make({ ...all, zzzzzzzz: 1 }))).toBe(
+        `${name}: unknown option "zzzzzzzz" (known options: ${Object.keys(all).join(", ")})`,
+      );
+    });
+
+    it(`${name}: every documented option is accepted, alone and together; options may be omitted`, () => {
+      expect(() => make(undefined)).not.toThrow();
+      expect(() => make({})).not.toThrow();
+      expect(() => make(all)).not.toThrow();
+      for (const [key, value] of Object.entries(all)) expect(() => make({ [key]: value })).not.toThrow();
+    });
+
+    it(`${name}: options that are not an object are a TempIDConfigError`, () => {
+      for (const bad of [null, "table", 5, true, []]) {
+        expect(configError(() => make(bad))).toMatch(new RegExp(`^${name}: options must be an object`));
+      }
+    });
+  }
+});
+
+describe("checkOptionKeys", () => {
+  const known = { table: true, timeoutMs: true, autoMigrate: true } as const;
+
+  it("suggests within edit distance 2 (case ignored; a swap of neighbours is one edit), nothing further", () => {
+    expect(configError(() => checkOptionKeys({ Table: "x" }, known, "f"))).toBe('f: unknown option "Table" (did you mean "table"?)');
+    expect(configError(() => checkOptionKeys({ tiemoutMs: 1 }, known, "f"))).toBe('f: unknown option "tiemoutMs" (did you mean "timeoutMs"?)');
+    expect(configError(() => checkOptionKeys({ tbl: "x" }, known, "f"))).toBe('f: unknown option "tbl" (did you mean "table"?)');
+    expect(configError(() => checkOptionKeys({ tb: "x" }, known, "f"))).toBe('f: unknown option "tb" (known options: table, timeoutMs, autoMigrate)');
+  });
+
+  it("an unknown key is refused whatever its value, undefined included; inherited names are not options", () => {
+    expect(() => checkOptionKeys({ tabel: undefined }, known, "f")).toThrow(TempIDConfigError);
+    expect(() => checkOptionKeys({ toString: 1 }, known, "f")).toThrow(TempIDConfigError);
+    expect(() => checkOptionKeys(JSON.parse('{"__proto__": 1}'), known, "f")).toThrow(TempIDConfigError);
+    expect(() => checkOptionKeys({ table: undefined, timeoutMs: 5 }, known, "f")).not.toThrow();
+  });
+
+  it("editDistance counts insertions, deletions, substitutions and adjacent swaps", () => {
+    expect(editDistance("table", "table")).toBe(0);
+    expect(editDistance("tabel", "table")).toBe(1);
+    expect(editDistance("tale", "table")).toBe(1);
+    expect(editDistance("tablex", "table")).toBe(1);
+    expect(editDistance("cable", "table")).toBe(1);
+    expect(editDistance("", "ab")).toBe(2);
+    expect(editDistance("prefix", "table")).toBeGreaterThan(2);
   });
 });
