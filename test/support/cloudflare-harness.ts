@@ -320,3 +320,23 @@ export function durableObjectHarness(): StoreHarness {
     },
   };
 }
+
+/**
+ * The Worker examples' flow, run in workerd: mint one token (`/mint`), then `n` concurrent redeems of it
+ * (`/redeem?token=…`); returns the token and the redeem statuses, and checks a forged token is a 401.
+ */
+export async function mintAndRedeem(mf: Pick<Miniflare, "dispatchFetch">, n: number): Promise<{ token: string; statuses: number[] }> {
+  const token = await (await mf.dispatchFetch("http://worker.test/mint")).text();
+  const statuses = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await mf.dispatchFetch(`http://worker.test/redeem?token=${encodeURIComponent(token)}`);
+      await res.text();
+      return res.status;
+    }),
+  );
+  const forged = await mf.dispatchFetch("http://worker.test/redeem?token=forged");
+  await forged.text();
+  if (forged.status !== 401) throw new Error(`a forged token answered ${forged.status}, not 401`);
+  return { token, statuses };
+}
+
