@@ -206,23 +206,24 @@ export async function mintV3(engine: Engine, m: V3Mint): Promise<{ bytes: Uint8A
 
 /**
  * Authenticates token bytes. Returns the header and, for payload tokens, the plaintext; undefined when the
- * token is not genuine (the caller reports it as tampered). Once the text is well formed, every failure
- * costs the same one MAC as a success (a dummy one when the flags, key id or layout are wrong), so the
- * time to reject does not depend on where a token was changed.
+ * token is not genuine (the caller reports it as tampered), or the key id when the layout is sound but no
+ * key has that id (rotated out, or another secret: only to word the error). Once the text is well formed,
+ * every failure costs the same one MAC as a success (a dummy one when the flags, key id or layout are
+ * wrong), so the time to reject does not depend on where a token was changed.
  */
 export async function openV3(
   engine: Engine,
   bytes: Uint8Array<ArrayBuffer>,
   keys: { current: V3Key; byKid: Map<number, V3Key> },
   context: Uint8Array<ArrayBuffer>,
-): Promise<{ header: V3Header; plaintext: Uint8Array<ArrayBuffer> | undefined } | undefined> {
+): Promise<{ header: V3Header; plaintext: Uint8Array<ArrayBuffer> | undefined } | number | undefined> {
   const header = decodeHeader(bytes);
   const key = header ? keys.byKid.get(header.kid) : undefined;
   const body = bytes.subarray(0, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   if (header === undefined || key === undefined) {
     await engine.hmac(keys.current.mac, concat(body, context));
-    return undefined;
+    return header?.kid;
   }
   if ((header.flags & FLAG_PAYLOAD) === 0) {
     const expected = (await engine.hmac(key.mac, concat(body, context))).subarray(0, TAG_BYTES);
