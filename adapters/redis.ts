@@ -7,7 +7,7 @@
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, corruptCount, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** All the store needs from node-redis (v4/v5 client). */
 export interface NodeRedisLike {
@@ -128,14 +128,14 @@ export class RedisUseStore implements UseStore {
         // Not after a timeout: the caller has been told it failed, so nothing may count for it later.
         // Nor once the store is closed: a closed store sends nothing more.
         if (!isNoScript(err) || call.timedOut) throw err;
-        if (this.#closed) throw new TempIDStoreError("this store is closed");
+        if (this.#closed) throw closedError();
         return await this.#send(["EVAL", script, ...keyed]);
       }
     });
   }
 
   #call<T>(what: string, run: (call: BoundedCall) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new TempIDStoreError("this store is closed"));
+    if (this.#closed) return Promise.reject(closedError());
     return bounded(what, this.#timeoutMs, run);
   }
 }

@@ -59,7 +59,7 @@ export class MemoryStore implements UseStore {
 
   /** Drops every expired counter now (O(n)); normal traffic does this a few entries at a time anyway. */
   async purgeExpired(nowMs: number = Date.now()): Promise<number> {
-    if (this.#closed) throw new TempIDStoreError("this store is closed");
+    this.#assertOpen();
     let removed = 0;
     for (const [key, counter] of this.#counters) {
       if (counter.expiresAt <= nowMs) {
@@ -86,9 +86,14 @@ export class MemoryStore implements UseStore {
     return counter;
   }
 
-  #sweep(nowMs: number): void {
-    // A closed store has forgotten its counts: answering would grant spent tokens again.
+  /** A closed store has forgotten its counts: answering would grant spent tokens again. */
+  #assertOpen(): void {
     if (this.#closed) throw new TempIDStoreError("this store is closed");
+  }
+
+  /** Every counting call starts here: refuses on a closed store, then reclaims a few expired entries. */
+  #sweep(nowMs: number): void {
+    this.#assertOpen();
     for (let i = 0; i < MemoryStore.#SWEEP; i++) {
       this.#cursor ??= this.#counters.entries();
       const next = this.#cursor.next();
