@@ -2,7 +2,7 @@
  * One `UseStore` over any SQL driver: each SQL adapter (SQLite, PostgreSQL, MySQL, and the HTTP ones) only
  * supplies a `SqlRunner` that sends one statement and reports rows / affected rows. Not a public entry point.
  */
-import { type UseStore, TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { type UseStore, TempIDConfigError, TempIDStoreError, toStoreError } from "@tempid/core";
 import { type SqlDialect, type SqlStatement, DEFAULT_TABLE, UseTableSql, mysqlCorruptCount, mysqlGranted, toCount } from "./sql-dialect.js";
 import {
   AmortisedPurge,
@@ -208,8 +208,8 @@ export class SqlUseStore implements UseStore {
         return await run(call);
       } catch (err) {
         if (err instanceof TempIDStoreError || !missingTable(err)) throw err;
-        const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        throw new TempIDStoreError(`${what} failed: ${detail}; ${this.#missingTableHint}`, { cause: err });
+        // The message bounded() would give (toStoreError's), with how to create the table.
+        throw new TempIDStoreError(`${toStoreError(err, what).message}; ${this.#missingTableHint}`, { cause: err });
       }
     });
   }
