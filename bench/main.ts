@@ -198,10 +198,10 @@ export async function main(ctx: RunContext): Promise<void> {
 
   // --- bundle -----------------------------------------------------------------------------------------------
   log();
-  const bundles = await bundleSizes(ctx.root, ctx.src);
-  log(table(["bundle (esbuild, minified)", "bytes", "gzip bytes", "outside src/"], bundles.map((b) => [b.name, String(b.minBytes), String(b.gzipBytes), b.foreign.join(", ")])));
-  const core = bundles[0]!;
-  goals.push({ goal: "bundle: new+verify, minified + gzipped", target: "≤ 4096 B", value: `${core.gzipBytes} B`, met: core.gzipBytes <= 4096 });
+  const { sizes: bundles, app } = await bundleSizes(ctx.root, ctx.src);
+  log(table(["bundle (rolldown, minified; each file gzipped)", "bytes", "gzip bytes", ""], bundles.map((b) => [b.name, b.minBytes ? String(b.minBytes) : "", String(b.gzipBytes), b.note])));
+  log(`initial code of new+verify: ${app.modules.join(", ")}`);
+  goals.push({ goal: "bundle: new+verify, minified + gzipped (initial code)", target: "≤ 4096 B", value: `${app.gzipBytes} B`, met: app.gzipBytes <= 4096 });
 
   // --- goals --------------------------------------------------------------------------------------------------
   log();

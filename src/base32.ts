@@ -9,7 +9,8 @@ export interface Base32 {
   decode(text: string): Uint8Array<ArrayBuffer> | undefined;
 }
 
-function codec(alphabet: string, caseInsensitive: boolean): Base32 {
+/** A codec for a 32-character alphabet, upper case; `caseInsensitive` also decodes its lower-case letters. */
+export function base32Codec(alphabet: string, caseInsensitive: boolean): Base32 {
   const table = new Int8Array(128).fill(-1);
   for (let i = 0; i < 32; i++) {
     table[alphabet.charCodeAt(i)] = i;
@@ -58,12 +59,9 @@ function codec(alphabet: string, caseInsensitive: boolean): Base32 {
   };
 }
 
-/** RFC 4648 base32, upper case: what the Python package's V2 tokens use. */
-export const base32Rfc4648: Base32 = codec("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", false);
-
 /**
  * Crockford's base32 alphabet (no I, L, O, U: nothing to misread when a code is typed or read aloud),
  * decoded case-insensitively. The letters Crockford lets decoders alias (O→0, I/L→1) are refused here, so a
  * token has exactly one spelling up to case.
  */
-export const base32Crockford: Base32 = codec("0123456789ABCDEFGHJKMNPQRSTVWXYZ", true);
+export const base32Crockford: Base32 = /* @__PURE__ */ base32Codec("0123456789ABCDEFGHJKMNPQRSTVWXYZ", true);

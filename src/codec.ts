@@ -1,19 +1,7 @@
-import { compress, decompress } from "./compress.js";
 import { assertPurpose, assertWellFormed, type Format, type ResolvedConfig } from "./config.js";
-import { type Engine, selectEngine } from "./crypto.js";
-import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError, TempIDUnsupportedError } from "./errors.js";
-import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, V2_PREFIX } from "./format-v2.js";
-import {
-  parseText,
-  encodeContext,
-  encodeText,
-  FLAG_COMPRESSED,
-  MAX_USES_LIMIT,
-  mintV3,
-  openV3,
-  uuidText,
-  V3_PREFIX,
-} from "./format-v3.js";
+import { type Engine, loadEngine, nativeAvailable } from "./crypto.js";
+import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError } from "./errors.js";
+import { encodeContext, encodeText, FLAG_COMPRESSED, MAX_USES_LIMIT, mintV3, openV3, parseText, uuidText, V3_PREFIX } from "./format-v3.js";
 import { decodePayload, encodePayload } from "./payload.js";
 
 /** What a token says, once authenticated (or minted). */
@@ -44,6 +32,7 @@ export const MAX_TOKEN_CHARS = 4400;
 const CANONICAL_V3 = /^TEMP-V3\.[0-9A-HJKMNP-TV-Z]+$/;
 /** Payloads this short are never compressed: deflate cannot win on them often enough to pay for trying. */
 const COMPRESS_FROM_BYTES = 48;
+const V2_PREFIX = "TEMP-V2.";
 
 const encoder = new TextEncoder();
 
@@ -72,59 +61,52 @@ export class TokenFault {
 }
 
 const NOT_A_TOKEN = new TokenFault(() => new TempIDFormatError("not a tempid token"));
-const TAMPERED = new TokenFault(() => new TempIDTamperedError());
+export const TAMPERED = new TokenFault(() => new TempIDTamperedError());
+
+/**
+ * The modules only some applications need, each loaded the first time it is needed: a code-splitting
+ * bundler keeps them out of the code that mints and verifies V3 tokens, and a runtime never pays for one
+ * it does not use. The Python package's V2 format (with zlib), and deflate for V3 payloads over 48 bytes.
+ */
+let pythonV2: Promise<typeof import("./python-v2.js")> | undefined;
+const loadV2 = () => (pythonV2 ??= import("./python-v2.js"));
+let deflate: Promise<typeof import("./compress.js")> | undefined;
+export const loadDeflate = () => (deflate ??= import("./compress.js"));
 
 /** Mints and opens tokens for one resolved configuration. Knows nothing of stores or token objects. */
 export class Codec {
   readonly #config: ResolvedConfig;
-  readonly #engine: Engine;
+  readonly engineName: "node" | "webcrypto";
+  #engine: Engine | undefined;
   /** the context of calls without purpose or bind, which is most of them: encoded once */
   #defaultContext: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.#config = config;
-    this.#engine = selectEngine(config.portableCrypto);
+    this.engineName = nativeAvailable(config.portableCrypto) ? "node" : "webcrypto";
   }
 
-  get engineName(): string {
-    return this.#engine.name;
+  /** The instance's engine, loaded once (the first call of an instance on Node loads node-engine.js). */
+  async engine(): Promise<Engine> {
+    return (this.#engine ??= await loadEngine(this.engineName === "node"));
   }
 
   async mint(expiresAt: number, payload: unknown, maxUses: number, ctx: ContextOptions): Promise<Decoded> {
     const config = this.#config;
-    const hasPayload = payload !== undefined && payload !== null;
     if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${String(maxUses)}`);
-    if (config.format === "v2") {
-      if (ctx.purpose !== undefined || ctx.bind !== undefined) {
-        throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format");
-      }
-      if (maxUses > V2_MAX_USES) throw new TempIDArgumentError(`maxUses must be at most ${V2_MAX_USES} in the V2 format, got ${maxUses}`);
-      if (expiresAt > V2_MAX_EXPIRY) throw new TempIDArgumentError("the V2 format cannot express an expiry after the year 2100");
-      let compressed: Uint8Array<ArrayBuffer> | undefined;
-      let copy: unknown = null;
-      if (hasPayload) {
-        if (typeof payload !== "object" || Array.isArray(payload)) {
-          throw new TempIDArgumentError("a V2 payload must be a JSON object (as Python reads)");
-        }
-        const json = encodePayload(payload, config.maxPayloadBytes, true);
-        copy = decodePayload(json);
-        compressed = await compress(json, "deflate", !config.portableCrypto);
-      }
-      const [key] = await config.keyring.v2();
-      const { text, sig } = await mintV2(this.#engine, key!, expiresAt, maxUses, compressed);
-      return { format: "v2", text, id: sig, counterKey: sig, expiresAt, maxUses, payload: copy };
-    }
+    const engine = this.#engine ?? (await this.engine());
+    if (config.format === "v2") return (await loadV2()).mintV2Token(engine, config, expiresAt, payload, maxUses, ctx);
     if (maxUses > MAX_USES_LIMIT) throw new TempIDArgumentError(`maxUses must be at most ${MAX_USES_LIMIT}, got ${maxUses}`);
     const context = this.#context(ctx);
     let plaintext: Uint8Array<ArrayBuffer> | undefined;
     let compressed = false;
     // The token's payload is what a verifier will read back: a copy, not the caller's object.
     let copy: unknown = null;
-    if (hasPayload) {
+    if (payload !== undefined && payload !== null) {
       plaintext = encodePayload(payload, config.maxPayloadBytes);
       copy = typeof payload === "object" ? decodePayload(plaintext) : payload;
       if (plaintext.length >= COMPRESS_FROM_BYTES) {
-        const deflated = await compress(plaintext, "deflate-raw", !config.portableCrypto);
+        const deflated = await (await loadDeflate()).compress(plaintext, "deflate-raw", !config.portableCrypto);
         if (deflated.length < plaintext.length) {
           plaintext = deflated;
           compressed = true;
@@ -132,7 +114,7 @@ export class Codec {
       }
     }
     const { current } = await config.keyring.v3();
-    const { bytes, id } = await mintV3(this.#engine, { key: current, expiresAt, maxUses, plaintext, compressed, context });
+    const { bytes, id } = await mintV3(engine, { key: current, expiresAt, maxUses, plaintext, compressed, context });
     const uuid = uuidText(id);
     return { format: "v3", text: encodeText(bytes), id: uuid, counterKey: uuid, expiresAt, maxUses, payload: copy };
   }
@@ -158,8 +140,11 @@ export class Codec {
     const config = this.#config;
     const head = input.trimStart().slice(0, 8).toUpperCase();
     if (head === V3_PREFIX && config.accept.has("v3")) return this.#openV3(input, ctx);
-    if (head === V2_PREFIX && config.accept.has("v2") && input.trimStart().startsWith(V2_PREFIX)) return this.#openV2(input, ctx);
-    if (head === V2_PREFIX && config.accept.has("v2")) throw new TempIDFormatError("TEMP-V2 tokens are case-sensitive: the prefix must be upper case");
+    if (head === V2_PREFIX && config.accept.has("v2")) {
+      if (!input.trimStart().startsWith(V2_PREFIX)) throw new TempIDFormatError("TEMP-V2 tokens are case-sensitive: the prefix must be upper case");
+      const engine = this.#engine ?? (await this.engine());
+      return (await loadV2()).openV2Token(engine, config, input, ctx);
+    }
     if (head === V3_PREFIX || head === V2_PREFIX) {
       throw new TempIDFormatError(`${head.slice(0, 7)} tokens are not accepted here (accept: ${[...config.accept].join(", ")})`);
     }
@@ -182,8 +167,9 @@ export class Codec {
     const bytes = parseText(input);
     if (typeof bytes === "string") return new TokenFault(() => new TempIDFormatError(bytes));
     const context = this.#context(ctx);
+    const engine = this.#engine ?? (await this.engine());
     const keys = await config.keyring.v3();
-    const opened = await openV3(this.#engine, bytes, keys, context);
+    const opened = await openV3(engine, bytes, keys, context);
     if (opened === undefined) return TAMPERED;
     if (typeof opened === "number") {
       // A key id no secret here has means rotation or another secret: worded only when someone reads it.
@@ -194,7 +180,7 @@ export class Codec {
     if (plaintext !== undefined) {
       const json =
         (header.flags & FLAG_COMPRESSED) !== 0
-          ? await decompress(plaintext, "deflate-raw", config.maxPayloadBytes, !config.portableCrypto)
+          ? await (await loadDeflate()).decompress(plaintext, "deflate-raw", config.maxPayloadBytes, !config.portableCrypto)
           : plaintext;
       if (json === undefined || json.length > config.maxPayloadBytes) throw new TempIDFormatError("payload is over the size limit or corrupt");
       payload = decodePayload(json);
@@ -204,34 +190,5 @@ export class Codec {
     // Text already in canonical form (as minted: exact prefix, upper case, no dashes) is kept, not re-encoded.
     const text = CANONICAL_V3.test(input) ? input : encodeText(bytes);
     return { format: "v3", text, id: uuid, counterKey: uuid, expiresAt: header.expiresAt, maxUses: header.maxUses, payload };
-  }
-
-  async #openV2(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {
-    if (ctx.purpose !== undefined || ctx.bind !== undefined) {
-      throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format");
-    }
-    const config = this.#config;
-    const opened = await openV2(this.#engine, input, await config.keyring.v2());
-    if (opened === undefined) return TAMPERED;
-    let payload: unknown = null;
-    if (opened.sealed !== undefined) {
-      const compressed = await openV2Payload(this.#engine, opened.sealed);
-      if (compressed === undefined) return TAMPERED;
-      const json = await decompress(compressed, "deflate", config.maxPayloadBytes, !config.portableCrypto);
-      if (json === undefined) throw new TempIDFormatError("Invalid V2 token format: payload is not zlib data within the size limit");
-      payload = decodePayload(json);
-      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-        throw new TempIDFormatError("Invalid V2 token format: payload is not a JSON object");
-      }
-    }
-    return {
-      format: "v2",
-      text: opened.text,
-      id: opened.sig,
-      counterKey: opened.sig,
-      expiresAt: opened.expiresAt,
-      maxUses: opened.maxUses,
-      payload,
-    };
   }
 }

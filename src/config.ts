@@ -2,7 +2,7 @@ import { type Duration, parseTolerance } from "./duration.js";
 import { readEnv } from "./env.js";
 import { TempIDArgumentError, TempIDConfigError } from "./errors.js";
 import { Keyring, type Secret, secretId } from "./keys.js";
-import { MemoryStore } from "./memory-store.js";
+import { defaultStore } from "./default-store.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT } from "./payload.js";
 import type { UseStore } from "./store.js";
 
@@ -16,7 +16,7 @@ export interface TempIDOptions {
    * Given but `undefined` (a missing binding or variable): a `TempIDConfigError`, never the fallback.
    */
   secret?: Secret | readonly Secret[] | undefined;
-  /** Where `maxUses` counts live. Default: a `MemoryStore` of this instance (single process only). */
+  /** Where `maxUses` counts live. Default: a `MemoryStore` of this instance (single process only), made on first use. */
   store?: UseStore;
   /** The format new tokens are minted in: "v3" (native, default) or "v2" (Python tempid 2.x). */
   format?: Format;
@@ -156,7 +156,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
     }
   }
 
-  const store = options.store ?? new MemoryStore();
+  const store = options.store ?? defaultStore();
   for (const method of ["consume", "used", "revoke", "close"] as const) {
     if (typeof (store as unknown as Record<string, unknown>)[method] !== "function") {
       throw new TempIDConfigError(`store must implement the UseStore contract (missing ${method}())`);

@@ -22,8 +22,6 @@ export class KeyMaterial {
   }
 }
 
-const GCM_TAG_BYTES = 16;
-
 export interface Engine {
   readonly name: "node" | "webcrypto";
   /** The full 32-byte HMAC-SHA256. */
@@ -51,53 +49,21 @@ export const webCryptoEngine: Engine = {
   },
 };
 
-function makeNodeEngine(): Engine | undefined {
-  const c = nodeCrypto();
-  if (c === undefined) return undefined;
-  return {
-    name: "node",
-    hmac(key, data) {
-      return c.createHmac("sha256", key.raw).update(data).digest();
-    },
-    seal(key, iv, plaintext, aad) {
-      const cipher = c.createCipheriv("aes-256-gcm", key.raw, iv, { authTagLength: GCM_TAG_BYTES });
-      if (aad.length > 0) cipher.setAAD(aad); // workerd's node:crypto rejects an empty AAD; none is the same tag
-      const head = cipher.update(plaintext);
-      const tail = cipher.final();
-      const tag = cipher.getAuthTag();
-      const out = new Uint8Array(head.length + tail.length + tag.length);
-      out.set(head, 0);
-      out.set(tail, head.length);
-      out.set(tag, head.length + tail.length);
-      return out;
-    },
-    open(key, iv, sealed, aad) {
-      if (sealed.length < GCM_TAG_BYTES) return undefined;
-      try {
-        const decipher = c.createDecipheriv("aes-256-gcm", key.raw, iv, { authTagLength: GCM_TAG_BYTES });
-        if (aad.length > 0) decipher.setAAD(aad);
-        decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
-        const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
-        const tail = decipher.final();
-        if (tail.length === 0) return new Uint8Array(head.buffer, head.byteOffset, head.byteLength);
-        const out = new Uint8Array(head.length + tail.length);
-        out.set(head, 0);
-        out.set(tail, head.length);
-        return out;
-      } catch {
-        return undefined;
-      }
-    },
-  };
+/** Node's native engine: only where the runtime offers node:crypto without an import, and only asked for. */
+export function nativeAvailable(portable: boolean): boolean {
+  return !portable && nodeCrypto() !== undefined;
 }
 
-let nodeEngine: Engine | undefined | null = null;
+let nativeEngine: Promise<Engine> | undefined;
 
-/** The fastest engine this runtime offers, or WebCrypto when `portable` is asked for. */
-export function selectEngine(portable: boolean): Engine {
-  if (portable) return webCryptoEngine;
-  if (nodeEngine === null) nodeEngine = makeNodeEngine();
-  return nodeEngine ?? webCryptoEngine;
+/**
+ * The engine an instance runs on. The native one lives in its own module (./node-engine.js), loaded the
+ * first time it is needed: a browser or Worker bundle never loads it, and a code-splitting bundler keeps it
+ * out of the code that mints and verifies.
+ */
+export function loadEngine(native: boolean): Engine | Promise<Engine> {
+  if (!native) return webCryptoEngine;
+  return (nativeEngine ??= import("./node-engine.js").then((m) => m.makeNodeEngine()));
 }
 
 /** HKDF-SHA256 (RFC 5869). An empty salt is the RFC's default salt (32 zero bytes). */

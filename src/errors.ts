@@ -21,7 +21,10 @@ export class TempIDError extends Error {
   constructor(code: TempIDErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+    // The class name, spelled out from the code: a minifier renames classes, so new.target.name would not
+    // survive a minified bundle. ERR_TEMPID_PAYLOAD_TOO_LARGE -> TempIDPayloadTooLargeError.
+    this.name =
+      new.target === TempIDError ? "TempIDError" : `TempID${code.slice(11).toLowerCase().replace(/(?:^|_)(.)/g, (_, c: string) => c.toUpperCase())}Error`;
   }
 }
 

@@ -1,7 +1,6 @@
-import { base32Rfc4648 } from "./base32.js";
-import { constantTimeEqual, type Engine, randomBytes } from "./crypto.js";
+import { base32Codec } from "./base32.js";
+import { constantTimeEqual, type Engine, type KeyMaterial, randomBytes } from "./crypto.js";
 import { TempIDFormatError } from "./errors.js";
-import type { V2Key } from "./keys.js";
 
 /**
  * The Python package's format, `TEMP-V2.` (see ../docs/FORMAT.md, "TEMP-V2"), written and read exactly as
@@ -16,6 +15,13 @@ import type { V2Key } from "./keys.js";
  */
 
 export const V2_PREFIX = "TEMP-V2.";
+
+/** One secret's V2 keys, as the Python package derives them. */
+export interface V2Key {
+  /** V2 signs with the secret's bytes themselves (the Python package's choice). */
+  readonly mac: KeyMaterial;
+  readonly enc: KeyMaterial;
+}
 /** The Python package refuses expiries outside 2020-01-01 .. 2100-01-01. */
 export const V2_MIN_EXPIRY = 1577836800;
 export const V2_MAX_EXPIRY = 4102444800;
@@ -24,6 +30,9 @@ const SIG_BYTES = 12;
 const PART = /^[A-Z2-7]{1,5}(?:-[A-Z2-7]{1,5})*$/;
 
 const encoder = new TextEncoder();
+
+/** RFC 4648 base32, upper case: what the Python package's V2 tokens use (defined here, with the only format that needs it). */
+export const base32Rfc4648 = /* @__PURE__ */ base32Codec("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", false);
 
 function dashed(text: string): string {
   return text.replace(/(.{5})(?=.)/g, "$1-");

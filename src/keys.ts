@@ -26,23 +26,16 @@ export interface V3Key {
   readonly enc: KeyMaterial;
 }
 
-/** One secret's V2 keys, as the Python package derives them. */
-export interface V2Key {
-  /** V2 signs with the secret's bytes themselves (the Python package's choice). */
-  readonly mac: KeyMaterial;
-  readonly enc: KeyMaterial;
-}
-
 const V3_SALT = encoder.encode("tempid/v3");
 
 /**
  * Derived keys, shared by every instance in this realm that uses the same secret, so creating an instance
  * per request (as Workers code often does) does not derive and import keys each time. Bounded.
  */
-const derived = new Map<string, Promise<V3Key> | Promise<V2Key>>();
+const derived = new Map<string, Promise<unknown>>();
 const DERIVED_CACHE_SIZE = 32;
 
-function cached<K extends V3Key | V2Key>(kind: string, secret: Secret, derive: () => Promise<K>): Promise<K> {
+export function cached<K>(kind: string, secret: Secret, derive: () => Promise<K>): Promise<K> {
   const id = kind + secretId(secret);
   let hit = derived.get(id) as Promise<K> | undefined;
   if (hit === undefined) {
@@ -57,10 +50,6 @@ export function deriveV3Key(secret: Secret): Promise<V3Key> {
   return cached("3", secret, () => deriveV3KeyUncached(secret));
 }
 
-export function deriveV2Key(secret: Secret): Promise<V2Key> {
-  return cached("2", secret, () => deriveV2KeyUncached(secret));
-}
-
 async function deriveV3KeyUncached(secret: Secret): Promise<V3Key> {
   const ikm = secretBytes(secret);
   const [mac, enc, kid] = await Promise.all([
@@ -71,22 +60,16 @@ async function deriveV3KeyUncached(secret: Secret): Promise<V3Key> {
   return { kid: (kid[0]! << 8) | kid[1]!, mac: new KeyMaterial(mac), enc: new KeyMaterial(enc) };
 }
 
-async function deriveV2KeyUncached(secret: Secret): Promise<V2Key> {
-  const ikm = secretBytes(secret);
-  const enc = await hkdf(ikm, new Uint8Array(0), "tempid-payload-enc-v2", 32);
-  return { mac: new KeyMaterial(ikm), enc: new KeyMaterial(enc) };
-}
-
 /**
  * The secrets of one instance, derived once and cached. The first secret mints; all of them verify.
  */
 export class Keyring {
-  readonly #secrets: readonly Secret[];
+  /** The first mints; all verify. */
+  readonly secrets: readonly Secret[];
   #v3: Promise<{ current: V3Key; byKid: Map<number, V3Key> }> | undefined;
-  #v2: Promise<V2Key[]> | undefined;
 
   constructor(secrets: readonly Secret[]) {
-    this.#secrets = secrets;
+    this.secrets = secrets;
   }
 
   /** Checks what can be checked without deriving anything: V3 secrets are at least 32 bytes. */
@@ -104,7 +87,7 @@ export class Keyring {
 
   v3(): Promise<{ current: V3Key; byKid: Map<number, V3Key> }> {
     return (this.#v3 ??= (async () => {
-      const keys = await Promise.all(this.#secrets.map(deriveV3Key));
+      const keys = await Promise.all(this.secrets.map(deriveV3Key));
       const byKid = new Map<number, V3Key>();
       keys.forEach((key, i) => {
         if (byKid.has(key.kid)) {
@@ -119,7 +102,4 @@ export class Keyring {
     })());
   }
 
-  v2(): Promise<V2Key[]> {
-    return (this.#v2 ??= Promise.all(this.#secrets.map(deriveV2Key)));
-  }
 }

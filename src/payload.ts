@@ -71,19 +71,14 @@ function assertJson(value: unknown, depth: number, seen: Set<object>): void {
   }
 }
 
-/** Escapes every character outside space..tilde that JSON leaves raw (DEL and non-ASCII) as \uXXXX, as Python's json.dumps does by default. */
-function asciiOnly(json: string): string {
-  return json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /**
  * Serializes a payload to compact JSON bytes, refusing non-JSON data and anything over `maxBytes`.
- * `pythonAscii` writes the bytes the Python package would (non-ASCII escaped), for V2 tokens.
+ * `rewrite` adjusts the JSON text first (V2 tokens escape non-ASCII, as the Python package writes them).
  */
-export function encodePayload(value: unknown, maxBytes: number, pythonAscii = false): Uint8Array<ArrayBuffer> {
+export function encodePayload(value: unknown, maxBytes: number, rewrite?: (json: string) => string): Uint8Array<ArrayBuffer> {
   assertJson(value, 0, new Set());
   let json = JSON.stringify(value);
-  if (pythonAscii) json = asciiOnly(json);
+  if (rewrite) json = rewrite(json);
   const bytes = encoder.encode(json);
   if (bytes.length > maxBytes) throw new TempIDPayloadTooLargeError(bytes.length, maxBytes);
   return bytes;

@@ -1,24 +1,17 @@
 import { type Bind, Codec, type Decoded, TokenFault } from "./codec.js";
 import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
-import {
-  TempIDArgumentError,
-  TempIDConfigError,
-  TempIDError,
-  TempIDSchemaError,
-  TempIDStoreError,
-  TempIDUnsupportedError,
-  toStoreError,
-} from "./errors.js";
+import { readClock } from "./clock.js";
+import { TempIDArgumentError, TempIDError, TempIDSchemaError, TempIDUnsupportedError } from "./errors.js";
 import type { JsonCompatible, JsonValue } from "./payload.js";
 import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
-import { COUNTER_GRACE_SECONDS, MAX_STORE_LIMIT, REVOKED_COUNT, type UseStore } from "./store.js";
+import type { UseStore } from "./store.js";
+import type { TokenContext } from "./uses.js";
 
-/** What a token needs from the instance that made or read it. */
-interface TokenContext {
-  readonly store: UseStore;
-  readonly clock: () => number;
-  readonly toleranceMs: number;
+/** The token's store calls, loaded the first time a token with maxUses needs one (see uses.ts). */
+let uses: typeof import("./uses.js") | undefined;
+async function loadUses(): Promise<typeof import("./uses.js")> {
+  return (uses ??= await import("./uses.js"));
 }
 
 export interface NewOptions<P = JsonValue> {
@@ -177,22 +170,13 @@ export class TempID<P = unknown> {
   async use(): Promise<boolean> {
     if (this.maxUses === 0) return true;
     if (!this.valid()) return false;
-    let granted: unknown;
-    try {
-      granted = await this.#config.store.consume(this.counterKey, this.#storeLimit(), this.#storeExpiry(), this.#now());
-    } catch (err) {
-      throw toStoreError(err, "use()");
-    }
-    if (typeof granted !== "boolean") throw new TempIDStoreError("use() failed: the store answered neither true nor false");
-    return granted;
+    return (uses ?? (await loadUses())).spend(this.counterKey, this.maxUses, this.#expiresAtSec, this.#config);
   }
 
   /** `{ total, used, left }` from the store (all null for a token without `maxUses`). A revoked token has none left. */
   async usesInfo(): Promise<UsesInfo> {
     if (this.maxUses === 0) return { total: null, used: null, left: null };
-    const count = await this.#count("usesInfo()");
-    const used = Math.min(count, this.maxUses);
-    return { total: this.maxUses, used, left: this.maxUses - used };
+    return (await loadUses()).usesInfo(this.counterKey, this.maxUses, this.#config);
   }
 
   /**
@@ -206,40 +190,12 @@ export class TempID<P = unknown> {
         "only tokens with maxUses can be revoked (others never touch a store): mint with maxUses, or use bind",
       );
     }
-    if (!this.#isLive()) return;
-    try {
-      await this.#config.store.revoke(this.counterKey, this.#storeExpiry(), this.#now());
-    } catch (err) {
-      throw toStoreError(err, "revoke()");
-    }
+    if (this.#isLive()) await (await loadUses()).revoke(this.counterKey, this.#expiresAtSec, this.#config);
   }
 
   /** @internal true when uses are left (read-only). */
   async hasUsesLeft(): Promise<boolean> {
-    if (this.maxUses === 0) return true;
-    return (await this.#count("checkUses")) < this.#storeLimit();
-  }
-
-  async #count(what: string): Promise<number> {
-    let count: unknown;
-    try {
-      count = await this.#config.store.used(this.counterKey, this.#now());
-    } catch (err) {
-      throw toStoreError(err, what);
-    }
-    if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-      throw new TempIDStoreError(`${what} failed: the store answered no count`);
-    }
-    return count >= REVOKED_COUNT ? Number.POSITIVE_INFINITY : count;
-  }
-
-  /** The counter outlives the token: its expiry, plus the clock tolerance, plus a grace for clock skew. */
-  #storeExpiry(): number {
-    return this.#expiresAtSec + Math.ceil(this.#config.toleranceMs / 1000) + COUNTER_GRACE_SECONDS;
-  }
-
-  #storeLimit(): number {
-    return Math.min(this.maxUses, MAX_STORE_LIMIT);
+    return this.maxUses === 0 || (await loadUses()).hasUsesLeft(this.counterKey, this.maxUses, this.#config);
   }
 
   #now(): number {
@@ -342,18 +298,6 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
     cryptoEngine: codec.engineName,
   };
   return instance as unknown as TempIDInstance;
-}
-
-/** Far beyond any real clock, and below what the 5-byte expiry field holds with 100 years added. */
-const MAX_CLOCK_MS = 2 ** 39 * 1000;
-
-/** Every reading of an instance's clock goes through here, so a broken clock fails the same way everywhere. */
-function readClock(clock: () => number): number {
-  const now = clock();
-  if (!Number.isFinite(now) || now < 0 || now > MAX_CLOCK_MS) {
-    throw new TempIDConfigError("clock() must return milliseconds since the epoch");
-  }
-  return now;
 }
 
 /** Options objects: null reads as none; a schema must be a Standard Schema. */

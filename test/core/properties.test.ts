@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createTempID, formatRemaining, parseDuration } from "@tempid/core";
-import { base32Crockford, base32Rfc4648 } from "../../src/base32.js";
+import { base32Crockford } from "../../src/base32.js";
+import { base32Rfc4648 } from "../../src/format-v2.js";
 
 const SECRET = "property-secret-0123456789abcdef0123";
 const v3 = createTempID({ secret: SECRET, accept: ["v3", "v2"] });

@@ -4,15 +4,15 @@
  * `new` + `verify` (nothing from Node, no adapter, and its size). Needs `npm run build` first.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { appBundle, NEW_VERIFY_APP } from "../../bench/bundle.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const readJson = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8"));
@@ -24,9 +24,12 @@ const pkg = readJson("package.json") as {
 };
 const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
 
-/** The gzipped size the browser bundle of new + verify should fit in, and the ceiling this test enforces. */
+/**
+ * The gzipped size the browser bundle of new + verify should fit in (issue 6's budget, not met: see
+ * docs/PERFORMANCE.md), and the regression ceiling this test enforces on the code loaded first.
+ */
 const GZIP_BUDGET = 4 * 1024;
-const GZIP_CEILING = 10 * 1024;
+const GZIP_CEILING = 9300;
 
 let dir: string;
 let tarball: string;
@@ -127,18 +130,9 @@ describe("JSR package", () => {
 });
 
 describe("browser bundle", () => {
-  test("new + verify bundled for the browser pull in nothing from Node and no adapter", async () => {
+  test("new + verify bundled for the browser (one file) pull in nothing from Node and no adapter", async () => {
     const result = await build({
-      stdin: {
-        contents: `import { createTempID } from "${pkg.name}";
-          export async function roundTrip(secret, text) {
-            const tempid = createTempID({ secret });
-            const tid = await tempid.new("15m", { payload: { userId: 42 } });
-            return [tid.toString(), await tempid.verify(text)];
-          }`,
-        resolveDir: root,
-        loader: "js",
-      },
+      stdin: { contents: NEW_VERIFY_APP(pkg.name), resolveDir: root, loader: "js" },
       bundle: true,
       write: false,
       format: "esm",
@@ -151,15 +145,52 @@ describe("browser bundle", () => {
       absWorkingDir: root,
       logLevel: "silent",
     });
-    expect(Object.keys(result.metafile.inputs).sort()).toEqual(["<stdin>", "dist/index.js"]);
-    const output = Object.values(result.metafile.outputs)[0]!;
-    expect(output.imports).toEqual([]);
+    const inputs = Object.keys(result.metafile.inputs).filter((i) => i !== "<stdin>");
+    expect(inputs.filter((i) => !/^dist\/[\w-]+\.js$/.test(i))).toEqual([]);
+    // No adapter: every module in it is one of the core's.
+    const core = readdirSync(join(root, "src")).map((f) => `dist/${f.replace(/\.ts$/, ".js")}`);
+    expect(inputs.filter((i) => !core.includes(i))).toEqual([]);
+    expect(Object.values(result.metafile.outputs)[0]!.imports).toEqual([]);
     const code = result.outputFiles[0]!.text;
     // Node's crypto is only looked up at run time through process.getBuiltinModule, never imported.
     expect(code).not.toMatch(/\bimport\s*\(?\s*["']node:/);
     expect(code).not.toMatch(/\brequire\s*\(/);
-    const gzipped = gzipSync(code, { level: 9 }).length;
-    console.log(`browser bundle of new + verify: ${code.length} bytes minified, ${gzipped} bytes gzipped (budget ${GZIP_BUDGET})`);
-    expect(gzipped).toBeLessThanOrEqual(GZIP_CEILING);
+  });
+
+  test(`new + verify: the code a code-splitting bundler loads first is within the ${GZIP_CEILING} B ceiling, the on-demand modules outside it`, async () => {
+    const app = await appBundle(NEW_VERIFY_APP(pkg.name), root);
+    console.log(
+      `browser bundle of new + verify (rolldown): ${app.minBytes} bytes minified, ${app.gzipBytes} bytes gzipped in ${app.initial.length} files ` +
+        `(budget ${GZIP_BUDGET}); on demand: ${app.onDemand.map((c) => `${c.modules.join("+")} ${c.gzipBytes} B`).join(", ")}`,
+    );
+    // What only an import() reaches stays out of the code that runs first.
+    for (const lazy of ["python-v2", "format-v2", "compress", "node-engine", "memory-store", "uses"]) {
+      expect(app.modules, lazy).not.toContain(`dist/${lazy}.js`);
+      expect(app.onDemand.flatMap((c) => c.modules), lazy).toContain(`dist/${lazy}.js`);
+    }
+    expect(app.modules.filter((m) => !/^dist\/[\w-]+\.js$/.test(m))).toEqual([]);
+    expect(app.gzipBytes).toBeLessThanOrEqual(GZIP_CEILING);
+  });
+
+  test("a minified bundle keeps every error's class name (err.name)", async () => {
+    const result = await build({
+      stdin: { contents: `export * from "${pkg.name}";`, resolveDir: root, loader: "js" },
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      minify: true,
+      tsconfigRaw: "{}",
+      absWorkingDir: root,
+      logLevel: "silent",
+    });
+    const lib = (await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0]!.text).toString("base64")}`)) as Record<string, unknown>;
+    const names = Object.keys(lib).filter((k) => /^TempID\w*Error$/.test(k));
+    expect(names.length).toBe(11);
+    for (const name of names) {
+      const Class = lib[name] as new (...args: unknown[]) => Error;
+      const err = name === "TempIDError" ? new Class("ERR_TEMPID_FORMAT", "m") : name === "TempIDSchemaError" ? new Class([]) : new Class("m", 1);
+      expect(err.name).toBe(name);
+    }
   });
 });
