@@ -40,8 +40,9 @@ export default defineConfig([
   { ...common, entry: modules, format: ["esm"], bundle: false, dts: false },
   // Types for ESM: one .d.ts per entry point.
   { ...common, entry: entries, format: ["esm"], dts: { only: true } },
-  // CJS is for Node's require(): one bundled file (and .d.cts) per entry, the on-demand modules inside it.
-  { ...common, entry: entries, format: ["cjs"], dts: true, splitting: false, treeshake: true },
+  // CJS is for Node's require(): one bundled file (and .d.cts) per entry, the on-demand modules inside it
+  // (which makes esbuild turn their classes into expressions: keepNames keeps the classes' names).
+  { ...common, entry: entries, format: ["cjs"], dts: true, splitting: false, treeshake: true, keepNames: true },
   {
     entry: { cli: "cli/tempid.ts" },
     format: ["esm"],

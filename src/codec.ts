@@ -2,6 +2,7 @@ import { assertPurpose, assertWellFormed, type Format, type ResolvedConfig } fro
 import { type Engine, loadEngine, nativeAvailable } from "./crypto.js";
 import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError } from "./errors.js";
 import { encodeContext, encodeText, FLAG_COMPRESSED, MAX_USES_LIMIT, mintV3, openV3, parseText, uuidText, V3_PREFIX } from "./format-v3.js";
+import { onDemand } from "./on-demand.js";
 import { decodePayload, encodePayload } from "./payload.js";
 
 /** What a token says, once authenticated (or minted). */
@@ -68,10 +69,8 @@ export const TAMPERED = new TokenFault(() => new TempIDTamperedError());
  * bundler keeps them out of the code that mints and verifies V3 tokens, and a runtime never pays for one
  * it does not use. The Python package's V2 format (with zlib), and deflate for V3 payloads over 48 bytes.
  */
-let pythonV2: Promise<typeof import("./python-v2.js")> | undefined;
-const loadV2 = () => (pythonV2 ??= import("./python-v2.js"));
-let deflate: Promise<typeof import("./compress.js")> | undefined;
-export const loadDeflate = () => (deflate ??= import("./compress.js"));
+const pythonV2 = onDemand("the V2 format (python-v2.js)", () => import("./python-v2.js"));
+const deflate = onDemand("deflate (compress.js)", () => import("./compress.js"));
 
 /** Mints and opens tokens for one resolved configuration. Knows nothing of stores or token objects. */
 export class Codec {
@@ -95,7 +94,7 @@ export class Codec {
     const config = this.#config;
     if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${String(maxUses)}`);
     const engine = this.#engine ?? (await this.engine());
-    if (config.format === "v2") return (await loadV2()).mintV2Token(engine, config, expiresAt, payload, maxUses, ctx);
+    if (config.format === "v2") return (pythonV2.now ?? (await pythonV2())).mintV2Token(engine, config, expiresAt, payload, maxUses, ctx);
     if (maxUses > MAX_USES_LIMIT) throw new TempIDArgumentError(`maxUses must be at most ${MAX_USES_LIMIT}, got ${maxUses}`);
     const context = this.#context(ctx);
     let plaintext: Uint8Array<ArrayBuffer> | undefined;
@@ -106,7 +105,7 @@ export class Codec {
       plaintext = encodePayload(payload, config.maxPayloadBytes);
       copy = typeof payload === "object" ? decodePayload(plaintext) : payload;
       if (plaintext.length >= COMPRESS_FROM_BYTES) {
-        const deflated = await (await loadDeflate()).compress(plaintext, "deflate-raw", !config.portableCrypto);
+        const deflated = await (deflate.now ?? (await deflate())).compress(plaintext, "deflate-raw", !config.portableCrypto);
         if (deflated.length < plaintext.length) {
           plaintext = deflated;
           compressed = true;
@@ -143,7 +142,7 @@ export class Codec {
     if (head === V2_PREFIX && config.accept.has("v2")) {
       if (!input.trimStart().startsWith(V2_PREFIX)) throw new TempIDFormatError("TEMP-V2 tokens are case-sensitive: the prefix must be upper case");
       const engine = this.#engine ?? (await this.engine());
-      return (await loadV2()).openV2Token(engine, config, input, ctx);
+      return (pythonV2.now ?? (await pythonV2())).openV2Token(engine, config, input, ctx);
     }
     if (head === V3_PREFIX || head === V2_PREFIX) {
       throw new TempIDFormatError(`${head.slice(0, 7)} tokens are not accepted here (accept: ${[...config.accept].join(", ")})`);
@@ -180,7 +179,7 @@ export class Codec {
     if (plaintext !== undefined) {
       const json =
         (header.flags & FLAG_COMPRESSED) !== 0
-          ? await (await loadDeflate()).decompress(plaintext, "deflate-raw", config.maxPayloadBytes, !config.portableCrypto)
+          ? await (deflate.now ?? (await deflate())).decompress(plaintext, "deflate-raw", config.maxPayloadBytes, !config.portableCrypto)
           : plaintext;
       if (json === undefined || json.length > config.maxPayloadBytes) throw new TempIDFormatError("payload is over the size limit or corrupt");
       payload = decodePayload(json);

@@ -1,4 +1,5 @@
 import { nodeCrypto } from "./native.js";
+import { onDemand } from "./on-demand.js";
 
 /**
  * The three primitives the formats need (HMAC-SHA256, AES-256-GCM seal/open, HKDF-SHA256), each with two
@@ -54,7 +55,8 @@ export function nativeAvailable(portable: boolean): boolean {
   return !portable && nodeCrypto() !== undefined;
 }
 
-let nativeEngine: Promise<Engine> | undefined;
+const nodeEngineModule = onDemand("Node's native engine (node-engine.js)", () => import("./node-engine.js"));
+let nativeEngine: Engine | undefined;
 
 /**
  * The engine an instance runs on. The native one lives in its own module (./node-engine.js), loaded the
@@ -63,7 +65,7 @@ let nativeEngine: Promise<Engine> | undefined;
  */
 export function loadEngine(native: boolean): Engine | Promise<Engine> {
   if (!native) return webCryptoEngine;
-  return (nativeEngine ??= import("./node-engine.js").then((m) => m.makeNodeEngine()));
+  return nativeEngine ?? nodeEngineModule().then((m) => (nativeEngine ??= m.makeNodeEngine()));
 }
 
 /** HKDF-SHA256 (RFC 5869). An empty salt is the RFC's default salt (32 zero bytes). */

@@ -21,15 +21,19 @@ export class TempIDError extends Error {
   constructor(code: TempIDErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    // The class name, spelled out from the code: a minifier renames classes, so new.target.name would not
-    // survive a minified bundle. ERR_TEMPID_PAYLOAD_TOO_LARGE -> TempIDPayloadTooLargeError.
-    this.name =
-      new.target === TempIDError ? "TempIDError" : `TempID${code.slice(11).toLowerCase().replace(/(?:^|_)(.)/g, (_, c: string) => c.toUpperCase())}Error`;
+    // Each of tempid's classes carries its name, since a minifier renames classes; a subclass of your own
+    // is named after its class, as with any Error.
+    this.name = Object.hasOwn(new.target, "errorName") ? (new.target as unknown as { errorName: string }).errorName : new.target.name;
   }
+
+  /** @internal */
+  static readonly errorName: string = "TempIDError";
 }
 
 /** The text is not a token of an accepted format (wrong prefix, bad characters, bad length or layout). */
 export class TempIDFormatError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDFormatError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_TEMPID_FORMAT", message, options);
   }
@@ -37,6 +41,8 @@ export class TempIDFormatError extends TempIDError {
 
 /** The token is well formed but its tag does not match: altered, or made with another secret, purpose or bind value. */
 export class TempIDTamperedError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDTamperedError";
   constructor(message = "token signature does not match (altered, or made with another secret, purpose or bind value)") {
     super("ERR_TEMPID_TAMPERED", message);
   }
@@ -44,6 +50,8 @@ export class TempIDTamperedError extends TempIDError {
 
 /** The payload is not plain JSON data (functions, undefined, NaN, Dates, class instances, cycles…). */
 export class TempIDPayloadError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDPayloadError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_TEMPID_PAYLOAD", message, options);
   }
@@ -51,6 +59,8 @@ export class TempIDPayloadError extends TempIDError {
 
 /** The serialized payload is larger than `maxPayloadBytes`. */
 export class TempIDPayloadTooLargeError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDPayloadTooLargeError";
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
@@ -62,6 +72,8 @@ export class TempIDPayloadTooLargeError extends TempIDError {
 
 /** A Standard Schema rejected the payload. `issues` are the schema's own issues (they may quote payload values). */
 export class TempIDSchemaError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDSchemaError";
   readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>;
   constructor(issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>) {
     const first = issues[0];
@@ -75,6 +87,8 @@ export class TempIDSchemaError extends TempIDError {
 
 /** A duration that is not `"30s"`/`"10m"`/`"2h"`/`"7d"` or a positive number of seconds up to 100 years. */
 export class TempIDDurationError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDDurationError";
   constructor(message: string) {
     super("ERR_TEMPID_DURATION", message);
   }
@@ -82,6 +96,8 @@ export class TempIDDurationError extends TempIDError {
 
 /** A bad argument: maxUses out of range, a bind value that is not text or bytes, an unknown option value. */
 export class TempIDArgumentError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDArgumentError";
   constructor(message: string) {
     super("ERR_TEMPID_ARGUMENT", message);
   }
@@ -89,6 +105,8 @@ export class TempIDArgumentError extends TempIDError {
 
 /** The use-count store failed (down, refused, timed out, bad reply). Never turned into a grant. */
 export class TempIDStoreError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDStoreError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_TEMPID_STORE", message, options);
   }
@@ -96,6 +114,8 @@ export class TempIDStoreError extends TempIDError {
 
 /** Misconfiguration: no secret in production, a short secret, a bad option. */
 export class TempIDConfigError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDConfigError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_TEMPID_CONFIG", message, options);
   }
@@ -103,6 +123,8 @@ export class TempIDConfigError extends TempIDError {
 
 /** The operation does not exist for this token or format (purpose/bind with V2, revoking an unlimited token). */
 export class TempIDUnsupportedError extends TempIDError {
+  /** @internal */
+  static override readonly errorName: string = "TempIDUnsupportedError";
   constructor(message: string) {
     super("ERR_TEMPID_UNSUPPORTED", message);
   }

@@ -2,16 +2,23 @@ import { type Bind, Codec, type Decoded, TokenFault } from "./codec.js";
 import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
 import { readClock } from "./clock.js";
+import { onDemand } from "./on-demand.js";
 import { TempIDArgumentError, TempIDError, TempIDSchemaError, TempIDUnsupportedError } from "./errors.js";
 import type { JsonCompatible, JsonValue } from "./payload.js";
 import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
 import type { UseStore } from "./store.js";
 import type { TokenContext } from "./uses.js";
 
-/** The token's store calls, loaded the first time a token with maxUses needs one (see uses.ts). */
-let uses: typeof import("./uses.js") | undefined;
-async function loadUses(): Promise<typeof import("./uses.js")> {
-  return (uses ??= await import("./uses.js"));
+/** The token's store calls (uses.ts), loaded the first time a token with maxUses needs one. */
+const usesModule = onDemand("a token's store calls (uses.js)", () => import("./uses.js"));
+
+/**
+ * Runs `f` with the store calls: at once when they are loaded, else after the one load. Either way calls
+ * reach the store in the order they were made (`revoke(); use()` revokes first), as a store of its own
+ * would see them.
+ */
+function withUses<T>(f: (uses: typeof import("./uses.js")) => Promise<T>): Promise<T> {
+  return usesModule.now ? f(usesModule.now) : usesModule().then(f);
 }
 
 export interface NewOptions<P = JsonValue> {
@@ -170,13 +177,13 @@ export class TempID<P = unknown> {
   async use(): Promise<boolean> {
     if (this.maxUses === 0) return true;
     if (!this.valid()) return false;
-    return (uses ?? (await loadUses())).spend(this.counterKey, this.maxUses, this.#expiresAtSec, this.#config);
+    return withUses((uses) => uses.spend(this.counterKey, this.maxUses, this.#expiresAtSec, this.#config));
   }
 
   /** `{ total, used, left }` from the store (all null for a token without `maxUses`). A revoked token has none left. */
   async usesInfo(): Promise<UsesInfo> {
     if (this.maxUses === 0) return { total: null, used: null, left: null };
-    return (await loadUses()).usesInfo(this.counterKey, this.maxUses, this.#config);
+    return withUses((uses) => uses.usesInfo(this.counterKey, this.maxUses, this.#config));
   }
 
   /**
@@ -190,12 +197,12 @@ export class TempID<P = unknown> {
         "only tokens with maxUses can be revoked (others never touch a store): mint with maxUses, or use bind",
       );
     }
-    if (this.#isLive()) await (await loadUses()).revoke(this.counterKey, this.#expiresAtSec, this.#config);
+    if (this.#isLive()) await withUses((uses) => uses.revoke(this.counterKey, this.#expiresAtSec, this.#config));
   }
 
   /** @internal true when uses are left (read-only). */
   async hasUsesLeft(): Promise<boolean> {
-    return this.maxUses === 0 || (await loadUses()).hasUsesLeft(this.counterKey, this.maxUses, this.#config);
+    return this.maxUses === 0 || withUses((uses) => uses.hasUsesLeft(this.counterKey, this.maxUses, this.#config));
   }
 
   #now(): number {

@@ -645,3 +645,23 @@ describe("unknown options", () => {
     ).not.toThrow();
   });
 });
+
+describe("error names", () => {
+  it("each class is named as exported; a subclass of yours by its own class; the base takes any code", () => {
+    class MyStoreError extends TempIDStoreError {}
+    class AppError extends TempIDError {
+      constructor() {
+        super("ERR_APP_SOMETHING_BAD" as never, "x");
+      }
+    }
+    expect(new TempIDStoreError("m").name).toBe("TempIDStoreError");
+    expect(new TempIDConfigError("m").name).toBe("TempIDConfigError");
+    expect(new TempIDError("ERR_TEMPID_STORE", "m").name).toBe("TempIDError");
+    expect(new MyStoreError("m").name).toBe("MyStoreError");
+    expect(new MyStoreError("m")).toBeInstanceOf(TempIDStoreError);
+    expect(new AppError().name).toBe("AppError");
+    expect(new AppError().code).toBe("ERR_APP_SOMETHING_BAD");
+    // A code that is not even a string (plain JavaScript) still makes an error.
+    expect(new TempIDError(42 as never, "m").message).toBe("m");
+  });
+});

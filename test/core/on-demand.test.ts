@@ -74,3 +74,99 @@ describe("first calls, all at once", () => {
     await expect(tid.use()).rejects.toThrow(/^use\(\) failed: Error: down$/);
   });
 });
+
+describe("calls reach the store in the order they were made", () => {
+  /** A store that records the order of the calls it receives, and counts like a MemoryStore. */
+  function recordingStore(core: Core) {
+    const inner = new core.MemoryStore();
+    const calls: string[] = [];
+    const store = {
+      consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
+      used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
+      revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
+      close: () => inner.close(),
+    };
+    return { store, calls };
+  }
+
+  for (const warm of [false, true]) {
+    const when = warm ? "once the store calls are loaded" : "on the very first calls";
+    it(`revoke() then use(), not awaited in between: revoked first, the use refused (${when})`, async () => {
+      const { store, calls } = recordingStore(core);
+      const t = core.createTempID({ secret: SECRET, store });
+      if (warm) await (await t.new("10m", { maxUses: 1 })).use();
+      calls.length = 0;
+      const tid = await t.new("10m", { maxUses: 5 });
+      const revoked = tid.revoke();
+      const used = tid.use();
+      await revoked;
+      expect(await used).toBe(false);
+      expect(calls).toEqual(["revoke", "consume"]);
+    });
+
+    it(`usesInfo() then use(): the count read before the use (${when})`, async () => {
+      const { store, calls } = recordingStore(core);
+      const t = core.createTempID({ secret: SECRET, store });
+      if (warm) await (await t.new("10m", { maxUses: 1 })).use();
+      calls.length = 0;
+      const tid = await t.new("10m", { maxUses: 5 });
+      const info = tid.usesInfo();
+      const used = tid.use();
+      expect(await info).toEqual({ total: 5, used: 0, left: 5 });
+      expect(await used).toBe(true);
+      expect(calls).toEqual(["used", "consume"]);
+    });
+
+    it(`the default store: revoke() then use() refuses, use() then usesInfo() counts it (${when})`, async () => {
+      const t = core.createTempID({ secret: SECRET });
+      if (warm) await (await t.new("10m", { maxUses: 1 })).use();
+      const a = await t.new("10m", { maxUses: 5 });
+      const revoked = a.revoke();
+      const usedA = a.use();
+      await revoked;
+      expect(await usedA).toBe(false);
+      const b = await t.new("10m", { maxUses: 5 });
+      const usedB = b.use();
+      const info = b.usesInfo();
+      expect(await usedB).toBe(true);
+      expect(await info).toEqual({ total: 5, used: 1, left: 4 });
+    });
+  }
+});
+
+describe("the default store", () => {
+  it("offers what a MemoryStore does: size and purgeExpired() besides the UseStore calls", async () => {
+    let now = Date.UTC(2026, 11, 4, 12);
+    const t = core.createTempID({ secret: SECRET, clock: () => now });
+    const store = t.store as import("@tempid/core").MemoryStore;
+    expect(store.size).toBe(0);
+    await (await t.new("1m", { maxUses: 2 })).use();
+    await (await t.new("1h", { maxUses: 2 })).use();
+    expect(store.size).toBe(2);
+    now += 20 * 60_000; // past the 1-minute token's counter (its expiry plus the 10-minute grace)
+    expect(await store.purgeExpired(now)).toBe(1);
+    expect(store.size).toBe(1);
+  });
+});
+
+describe("a module that fails to load", () => {
+  it("is a TempIDConfigError naming it, and is loaded again by the next call", async () => {
+    vi.resetModules();
+    vi.doMock("../../src/python-v2.js", () => {
+      throw new Error("simulated: the file was not deployed");
+    });
+    const lib = (await import("@tempid/core")) as Core;
+    const t = lib.createTempID({ secret: SECRET, format: "v2", accept: ["v2"] });
+    const failed = await t.new("10m").catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(lib.TempIDConfigError);
+    // (vitest words the loader's error its own way; the loader's error is the cause, whatever it says)
+    expect((failed as Error).message).toMatch(/^could not load the V2 format \(python-v2\.js\) \(.+\): every file of @tempid\/core must be deployed with the app$/);
+    expect((failed as Error).cause).toBeInstanceOf(Error);
+    // verify() throws it too: a missing file is not a bad token.
+    await expect(t.verify("TEMP-V2.AAAAA.AAAAA")).rejects.toThrow(lib.TempIDConfigError);
+    vi.doUnmock("../../src/python-v2.js");
+    const tid = await t.new("10m", { payload: { ok: true } });
+    expect((await t.verify(tid.toString()))?.payload).toEqual({ ok: true });
+  });
+});
+
