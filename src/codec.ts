@@ -1,4 +1,5 @@
-import { assertPurpose, assertWellFormed, type Format, type ResolvedConfig } from "./config.js";
+import type { Format, ResolvedConfig } from "./config.js";
+import { type ContextOptions, contextBytes } from "./context.js";
 import { type Engine, loadEngine, nativeAvailable } from "./crypto.js";
 import { TempIDArgumentError, type TempIDError, TempIDFormatError, TempIDTamperedError } from "./errors.js";
 import { encodeContext, encodeText, FLAG_COMPRESSED, MAX_USES_LIMIT, mintV3, openV3, parseText, uuidText, V3_PREFIX } from "./format-v3.js";
@@ -20,13 +21,6 @@ export interface Decoded {
   payload: unknown;
 }
 
-export type Bind = string | Uint8Array;
-
-export interface ContextOptions {
-  purpose?: string | undefined;
-  bind?: Bind | undefined;
-}
-
 /** Input longer than this is refused before any other work (the longest real token is about 4,000). */
 export const MAX_TOKEN_CHARS = 4400;
 /** A V3 token exactly as encodeText writes it; canonical decoding makes it the only spelling of its bytes. */
@@ -34,23 +28,6 @@ const CANONICAL_V3 = /^TEMP-V3\.[0-9A-HJKMNP-TV-Z]+$/;
 /** Payloads this short are never compressed: deflate cannot win on them often enough to pay for trying. */
 const COMPRESS_FROM_BYTES = 48;
 const V2_PREFIX = "TEMP-V2.";
-
-const encoder = new TextEncoder();
-
-/** An empty bind value would bind every user without one (`user.passwordHash ?? ""`) to the same value. */
-const EMPTY_BIND = "bind is empty: bind to a value that differs per subject, or leave bind out";
-
-function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | undefined {
-  if (bind === undefined) return undefined;
-  if (typeof bind === "string") {
-    assertWellFormed(bind, "bind");
-    if (bind === "") throw new TempIDArgumentError(EMPTY_BIND);
-    return encoder.encode(bind);
-  }
-  if (bind instanceof Uint8Array && bind.length === 0) throw new TempIDArgumentError(EMPTY_BIND);
-  if (bind instanceof Uint8Array) return new Uint8Array(bind);
-  throw new TempIDArgumentError("bind must be a string or a Uint8Array");
-}
 
 /**
  * A bad token reported without an Error: constructing one captures a stack trace, which costs more than
@@ -151,14 +128,10 @@ export class Codec {
   }
 
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
-    if ((ctx.purpose as unknown) === null || (ctx.bind as unknown) === null) {
-      throw new TempIDArgumentError("purpose and bind must be left out (undefined), never null");
-    }
-    // The instance's purpose was checked when it was configured.
+    // Most calls have neither purpose nor bind: their context is encoded once. The instance's purpose was
+    // checked when it was configured.
     if (ctx.purpose === undefined && ctx.bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
-    const purpose = ctx.purpose ?? this.#config.purpose;
-    if (purpose !== undefined) assertPurpose(purpose);
-    return encodeContext(purpose, bindBytes(ctx.bind));
+    return contextBytes(ctx, this.#config.purpose);
   }
 
   async #openV3(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {

@@ -1,6 +1,7 @@
 import { type Duration, parseTolerance } from "./duration.js";
 import { readEnv } from "./env.js";
-import { TempIDArgumentError, TempIDConfigError } from "./errors.js";
+import { assertPurpose } from "./context.js";
+import { TempIDConfigError } from "./errors.js";
 import { Keyring, type Secret, secretId } from "./keys.js";
 import { defaultStore } from "./default-store.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT } from "./payload.js";
@@ -182,21 +183,4 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
     maxPayloadBytes,
     portableCrypto: options.crypto === "webcrypto",
   };
-}
-
-export function assertPurpose(purpose: unknown): asserts purpose is string {
-  if (typeof purpose !== "string" || purpose.length === 0 || purpose.length > 1024) {
-    throw new TempIDArgumentError("purpose must be a non-empty string of at most 1024 characters");
-  }
-  assertWellFormed(purpose, "purpose");
-}
-
-/**
- * Refuses text with lone surrogates: UTF-8 encoding would turn each into U+FFFD, so two different strings
- * would authenticate alike.
- */
-export function assertWellFormed(text: string, what: string): void {
-  if (!/^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/.test(text)) {
-    throw new TempIDArgumentError(`${what} is not well-formed Unicode (it has a lone surrogate)`);
-  }
 }

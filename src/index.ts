@@ -1,7 +1,7 @@
 export { TempID, createTempID, configure } from "./tempid.js";
 export type { TempIDInstance, NewOptions, VerifyOptions, FromStringOptions, UsesInfo, Validated, JsonOnly } from "./tempid.js";
 export type { TempIDOptions, Format } from "./config.js";
-export type { Bind } from "./codec.js";
+export type { Bind } from "./context.js";
 export type { Duration } from "./duration.js";
 export { parseDuration, formatRemaining } from "./duration.js";
 export type { Secret } from "./keys.js";

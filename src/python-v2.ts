@@ -1,4 +1,5 @@
-import { type ContextOptions, type Decoded, TAMPERED, type TokenFault } from "./codec.js";
+import { type Decoded, TAMPERED, type TokenFault } from "./codec.js";
+import type { ContextOptions } from "./context.js";
 import { compress, decompress } from "./compress.js";
 import type { ResolvedConfig } from "./config.js";
 import { type Engine, hkdf, KeyMaterial } from "./crypto.js";

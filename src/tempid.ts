@@ -1,4 +1,5 @@
-import { type Bind, Codec, type Decoded, TokenFault } from "./codec.js";
+import { Codec, type Decoded, TokenFault } from "./codec.js";
+import type { Bind } from "./context.js";
 import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
 import { readClock } from "./clock.js";
