@@ -137,17 +137,23 @@ function ratioOf(a: number[], b: number[]): number {
 
 /**
  * A close comparison of two operations: rounds of A B B A batches back to back (no other case in
- * between), so both see the same moment of the machine. Returns how many times faster `a` is than `b`
- * (median over rounds), on wall and on CPU time.
+ * between), so both see the same moment of the machine. `settle` runs before every batch (a full
+ * collection, from the caller): without it a batch pays for garbage the batch before it made, which turns
+ * a few-percent difference into a coin toss. Returns how many times faster `a` is than `b` (median over
+ * rounds), on wall and on CPU time.
  */
-export async function pairedRatio(a: Case, b: Case, rounds: number, n: number): Promise<{ wall: number; cpu: number }> {
+export async function pairedRatio(a: Case, b: Case, rounds: number, n: number, settle: () => void = () => {}): Promise<{ wall: number; cpu: number }> {
   const wall: number[] = [];
   const cpu: number[] = [];
+  const batch = async (c: Case) => {
+    settle();
+    return timeBatch(c, n);
+  };
   for (let r = 0; r < rounds; r++) {
-    const a1 = await timeBatch(a, n);
-    const b1 = await timeBatch(b, n);
-    const b2 = await timeBatch(b, n);
-    const a2 = await timeBatch(a, n);
+    const a1 = await batch(a);
+    const b1 = await batch(b);
+    const b2 = await batch(b);
+    const a2 = await batch(a);
     wall.push((b1.wall + b2.wall) / (a1.wall + a2.wall));
     cpu.push((b1.cpu + b2.cpu) / (a1.cpu + a2.cpu));
   }

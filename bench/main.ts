@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { bundleSizes } from "./bundle.js";
 import { cpuRatio, measureAll, type Measured, pairedRatio, speedRatio } from "./harness.js";
 import type { RunContext } from "./lib.js";
-import { leakCheck, memoryScaling } from "./memory.js";
+import { collector, leakCheck, memoryScaling } from "./memory.js";
 import { chartSvg, fmtUs, opsTable, table } from "./report.js";
 import { storeBench } from "./stores.js";
 import { tokenCases } from "./tokens.js";
@@ -102,8 +102,9 @@ export async function main(ctx: RunContext): Promise<void> {
     });
     ratioGoal(`reject garbage vs crypto.subtle HMAC verify floor${tag}`, `${e}.garbage`, "floor.subtle.hmac.verify", 20, info);
     // Two near-equal times: measured in back-to-back A B B A batches rather than across the whole suite.
+    const fullGc = collector();
     const caseOf = (id: string) => cases.find((c) => c.id === id)!;
-    const close = await pairedRatio(caseOf(`${e}.tampered`), caseOf(`${e}.verify`), quick ? 5 : 15, engine === "auto" ? 1000 : 200);
+    const close = await pairedRatio(caseOf(`${e}.tampered`), caseOf(`${e}.verify`), quick ? 5 : 15, engine === "auto" ? 1000 : 200, fullGc);
     goals.push({
       goal: `reject tampered vs accept valid (no slower; paired A/B batches)${tag}`, target: "≥ 1×",
       value: `${close.wall.toFixed(2)}×`, cpu: `${close.cpu.toFixed(2)}×`, met: close.wall >= 1, info,

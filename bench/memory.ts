@@ -11,7 +11,7 @@ import type { Core } from "./lib.js";
 const SECRET = "bench-memory-secret-0123456789abcdef-0123456789";
 
 /** A full collection, without starting node with --expose-gc. */
-function collector(): () => void {
+export function collector(): () => void {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
   return () => {
