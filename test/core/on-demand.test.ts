@@ -134,6 +134,47 @@ describe("calls reach the store in the order they were made", () => {
   }
 });
 
+describe("a call made just as the store calls finish loading", () => {
+  it("queues behind the calls already waiting for the load: revoke() made first is not overtaken by a later use()", async () => {
+    // The load marks the module loaded one step before the calls that waited for it run. A call made in
+    // that step (here: any of the use() calls below, made one microtask apart) must not go first.
+    vi.resetModules();
+    const actual = await vi.importActual<typeof import("../../src/uses.js")>("../../src/uses.js");
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    vi.doMock("../../src/uses.js", async () => {
+      await gate;
+      return actual;
+    });
+    try {
+      const lib = (await import("@tempid/core")) as Core;
+      const inner = new lib.MemoryStore();
+      const calls: string[] = [];
+      const store = {
+        consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
+        used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
+        revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
+        close: () => inner.close(),
+      };
+      const t = lib.createTempID({ secret: SECRET, store });
+      const tid = await t.new("10m", { maxUses: 5 });
+      const revoked = tid.revoke();
+      release();
+      const uses: Promise<boolean>[] = [];
+      for (let i = 0; i < 5000 && calls.length === 0; i++) {
+        uses.push(tid.use());
+        await Promise.resolve();
+      }
+      await revoked;
+      expect(await Promise.all(uses)).not.toContain(true);
+      expect(calls[0]).toBe("revoke");
+      expect(new Set(calls.slice(1))).toEqual(new Set(["consume"]));
+    } finally {
+      vi.doUnmock("../../src/uses.js");
+    }
+  });
+});
+
 describe("the default store", () => {
   it("offers what a MemoryStore does: size and purgeExpired() besides the UseStore calls", async () => {
     let now = Date.UTC(2026, 11, 4, 12);
