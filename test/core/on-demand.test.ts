@@ -175,6 +175,42 @@ describe("a call made just as the store calls finish loading", () => {
   });
 });
 
+describe("store calls that fail to load", () => {
+  it("refuse every waiting call (nothing granted), load again on the next, and then reach the store at once", async () => {
+    vi.resetModules();
+    vi.doMock("../../src/uses.js", () => {
+      throw new Error("simulated: uses.js was not deployed");
+    });
+    try {
+      const lib = (await import("@tempid/core")) as Core;
+      const inner = new lib.MemoryStore();
+      const calls: string[] = [];
+      const store = {
+        consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
+        used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
+        revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
+        close: () => inner.close(),
+      };
+      const t = lib.createTempID({ secret: SECRET, store });
+      const tid = await t.new("10m", { maxUses: 1 });
+      const results = await Promise.allSettled([tid.use(), tid.usesInfo(), tid.revoke(), t.verify(tid.toString(), { checkUses: true })]);
+      for (const r of results) {
+        expect(r.status).toBe("rejected");
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(lib.TempIDConfigError);
+      }
+      expect(calls).toEqual([]);
+      vi.doUnmock("../../src/uses.js");
+      expect(await tid.use()).toBe(true);
+      // Loaded, and no call left waiting: the next use() reaches the store before it returns.
+      const again = tid.use();
+      expect(calls).toEqual(["consume", "consume"]);
+      expect(await again).toBe(false);
+    } finally {
+      vi.doUnmock("../../src/uses.js");
+    }
+  });
+});
+
 describe("the default store", () => {
   it("offers what a MemoryStore does: size and purgeExpired() besides the UseStore calls", async () => {
     let now = Date.UTC(2026, 11, 4, 12);
