@@ -130,8 +130,10 @@ export class Codec {
   #context(ctx: ContextOptions): Uint8Array<ArrayBuffer> {
     // Most calls have neither purpose nor bind: their context is encoded once. The instance's purpose was
     // checked when it was configured.
-    if (ctx.purpose === undefined && ctx.bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
-    return contextBytes(ctx, this.#config.purpose);
+    // Each option is read once, here: what is checked is what the tag covers.
+    const { purpose, bind } = ctx;
+    if (purpose === undefined && bind === undefined) return (this.#defaultContext ??= encodeContext(this.#config.purpose, undefined));
+    return contextBytes({ purpose, bind }, this.#config.purpose);
   }
 
   async #openV3(input: string, ctx: ContextOptions): Promise<Decoded | TokenFault> {

@@ -48,4 +48,19 @@ describe("a call's purpose and bind after the move to context.ts", () => {
     expect(await t.verify(token, { bind: whole })).toBeNull();
     await expect(t.new("1m", { bind: whole.subarray(6) })).rejects.toThrow(/bind is empty/);
   });
+
+  it("each option is read once: the purpose checked is the purpose the tag covers", async () => {
+    const t = createTempID({ secret: SECRET, purpose: "login" });
+    // An options object whose getter answers differently on each read (a Proxy, a lazy getter): the first
+    // answer is the one used. Read twice, its second answer (null) became "no purpose" and so the instance's.
+    const answers = ["reset", null];
+    const options = {
+      get purpose() {
+        return answers.shift() as string;
+      },
+    };
+    const token = String(await t.new("1m", options));
+    expect(await t.verify(token, { purpose: "reset" })).not.toBeNull();
+    expect(await t.verify(token)).toBeNull();
+  });
 });
