@@ -13,28 +13,17 @@ import type { TokenContext } from "./uses.js";
 /** The token's store calls (uses.ts), loaded the first time a token with maxUses needs one. */
 const usesModule = onDemand("a token's store calls (uses.js)", () => import("./uses.js"));
 
-/** Calls that went to wait for the load and have not run yet. */
-let waiting = 0;
+/** The store calls, once the first of the calls that waited for their load has run (see withUses). */
+let uses: typeof import("./uses.js") | undefined;
 
 /**
- * Runs `f` with the store calls: at once when they are loaded and no earlier call is still waiting, else
- * after the one load, behind the calls already waiting. Either way calls reach the store in the order they
- * were made (`revoke(); use()` revokes first), as a store of its own would see them. (`now` is set a step
- * before the waiting calls run: a call made in between must queue behind them, not go first.)
+ * Runs `f` with the store calls: at once when they are loaded, else after the one load. Either way calls
+ * reach the store in the order they were made (`revoke(); use()` revokes first), as a store of its own
+ * would see them. `uses` is set by the first waiting call as it runs, not when the load ends (as
+ * `usesModule.now` is, a step earlier): the calls that waited run together, so no later call goes first.
  */
 function withUses<T>(f: (uses: typeof import("./uses.js")) => Promise<T>): Promise<T> {
-  if (usesModule.now && waiting === 0) return f(usesModule.now);
-  waiting++;
-  return usesModule().then(
-    (uses) => {
-      waiting--;
-      return f(uses);
-    },
-    (err: unknown) => {
-      waiting--;
-      throw err;
-    },
-  );
+  return uses ? f(uses) : usesModule().then((m) => f((uses ??= m)));
 }
 
 export interface NewOptions<P = JsonValue> {
