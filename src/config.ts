@@ -152,11 +152,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   const purpose = options.purpose;
   if (purpose !== undefined) {
     // A bad option is a TempIDConfigError, as for every other option (a call's own purpose is an argument).
-    try {
-      assertPurpose(purpose);
-    } catch (err) {
-      throw new TempIDConfigError(`purpose: ${(err as Error).message}`);
-    }
+    assertPurpose(purpose, TempIDConfigError);
     if (format === "v2" || accept.has("v2")) {
       throw new TempIDConfigError("purpose does not exist in the V2 format: drop it, or do not accept v2");
     }

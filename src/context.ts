@@ -1,4 +1,4 @@
-import { TempIDArgumentError } from "./errors.js";
+import { TempIDArgumentError, type TempIDError } from "./errors.js";
 import { encodeContext } from "./format-v3.js";
 
 /**
@@ -16,20 +16,21 @@ export interface ContextOptions {
 
 const encoder = new TextEncoder();
 
-export function assertPurpose(purpose: unknown): asserts purpose is string {
+/** A call's purpose is an argument (TempIDArgumentError); the instance's is an option (config.ts passes TempIDConfigError). */
+export function assertPurpose(purpose: unknown, Err: new (message: string) => TempIDError = TempIDArgumentError): asserts purpose is string {
   if (typeof purpose !== "string" || purpose.length === 0 || purpose.length > 1024) {
-    throw new TempIDArgumentError("purpose must be a non-empty string of at most 1024 characters");
+    throw new Err("purpose must be a non-empty string of at most 1024 characters");
   }
-  assertWellFormed(purpose, "purpose");
+  assertWellFormed(purpose, "purpose", Err);
 }
 
 /**
  * Refuses text with lone surrogates: UTF-8 encoding would turn each into U+FFFD, so two different strings
  * would authenticate alike.
  */
-export function assertWellFormed(text: string, what: string): void {
+export function assertWellFormed(text: string, what: string, Err: new (message: string) => TempIDError = TempIDArgumentError): void {
   if (!/^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/.test(text)) {
-    throw new TempIDArgumentError(`${what} is not well-formed Unicode (it has a lone surrogate)`);
+    throw new Err(`${what} is not well-formed Unicode (it has a lone surrogate)`);
   }
 }
 
