@@ -69,7 +69,7 @@ export class Codec {
 
   async mint(expiresAt: number, payload: unknown, maxUses: number, ctx: ContextOptions): Promise<Decoded> {
     const config = this.#config;
-    if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${String(maxUses)}`);
+    if (!Number.isInteger(maxUses) || maxUses < 0) throw new TempIDArgumentError(`maxUses must be a whole number >= 0, got ${typeof maxUses === "string" ? JSON.stringify(maxUses) : String(maxUses)}`);
     const engine = this.#engine ?? (await this.engine());
     if (config.format === "v2") return (pythonV2.now ?? (await pythonV2())).mintV2Token(engine, config, expiresAt, payload, maxUses, ctx);
     if (maxUses > MAX_USES_LIMIT) throw new TempIDArgumentError(`maxUses must be at most ${MAX_USES_LIMIT}, got ${maxUses}`);

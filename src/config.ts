@@ -66,9 +66,15 @@ function isProduction(): boolean {
   return env === "production" || env === "prod";
 }
 
-/** Only a runtime with a process environment (Node, Bun, Deno) can have been given TEMPID_SECRET there. */
+/**
+ * Only a runtime with a process environment (Node, Bun, Deno) can have been given TEMPID_SECRET there. Edge
+ * platforms count as without one even where they emulate it (Workers with nodejs_compat have a
+ * `process.env`): code there is deployed, never a local try-out, and NODE_ENV is rarely set.
+ */
 function hasProcessEnv(): boolean {
-  return typeof (globalThis as { process?: { env?: unknown } }).process?.env === "object";
+  const g = globalThis as { process?: { env?: unknown }; navigator?: { userAgent?: unknown }; EdgeRuntime?: unknown };
+  const edge = g.navigator?.userAgent === "Cloudflare-Workers" || typeof g.EdgeRuntime === "string" || readEnv("DENO_DEPLOYMENT_ID") !== undefined;
+  return !edge && typeof g.process?.env === "object";
 }
 
 function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Secret[]; insecure: boolean } {
@@ -101,7 +107,7 @@ function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Sec
   if (fromEnv !== undefined && fromEnv !== "") return { secrets: [fromEnv], insecure: false };
   if (strict || isProduction() || !hasProcessEnv()) {
     throw new TempIDConfigError(
-      "no secret: set TEMPID_SECRET or pass { secret } (no insecure fallback in production, with strict: true, or without a process environment: Workers, browsers)",
+      "no secret: set TEMPID_SECRET or pass { secret } (no insecure fallback in production, with strict: true, or without a process environment: Workers, edge runtimes, browsers)",
     );
   }
   if (!warned) {
@@ -133,6 +139,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   if (!Array.isArray(acceptList) || acceptList.length === 0) throw new TempIDConfigError("accept must be a non-empty list of formats");
   acceptList.forEach((f) => assertFormat(f, "accept"));
   const accept = new Set<Format>(acceptList);
+  if (!accept.has(format)) throw new TempIDConfigError(`accept must include "${format}", the format new tokens are minted in: an instance verifies its own tokens`);
 
   const clock = options.clock ?? Date.now;
   if (typeof clock !== "function") throw new TempIDConfigError("clock must be a function returning milliseconds since the epoch");
@@ -170,7 +177,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   }
 
   const { secrets, insecure } = resolveSecrets(options, options.strict === true);
-  if (format === "v3" || accept.has("v3")) Keyring.assertV3Secrets(secrets);
+  if (accept.has("v3")) Keyring.assertV3Secrets(secrets, format === "v3", accept.has("v2"));
 
   return {
     keyring: new Keyring(secrets),

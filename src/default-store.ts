@@ -1,4 +1,5 @@
 import type { MemoryStore } from "./memory-store.js";
+import { TempIDStoreError } from "./errors.js";
 import { onDemand } from "./on-demand.js";
 import type { UseStore } from "./store.js";
 
@@ -7,24 +8,34 @@ const memoryStore = onDemand("the default store (memory-store.js)", () => import
 /** The default store: what a MemoryStore offers, the class itself loaded on first use. */
 export type DefaultStore = UseStore & Pick<MemoryStore, "purgeExpired" | "size">;
 
+/** The one MemoryStore behind every default store of this realm (process, isolate, tab), made on first use. */
+let shared: MemoryStore | undefined;
+
 /**
- * An instance's store when none is given: its own MemoryStore, made (and its module loaded) on the first
- * call, so code that never counts uses never carries the store. Once made, every call goes straight to it
- * (a use counts at once, as with a MemoryStore of your own); before, calls wait for the one load and reach
- * the store in the order they were made.
+ * An instance's store when none is given: a handle on the realm's one MemoryStore, so instances made per
+ * request (or remade to rotate secrets) count the same uses, as the Python package's default backend does
+ * per process. Token ids are random (V3) or carry a nonce (V2), so instances with different secrets never
+ * share a counter. The store is made (and its module loaded) on the first call, so code that never counts
+ * uses never carries it. Once made, every call goes straight to it (a use counts at once, as with a
+ * MemoryStore of your own); before, calls wait for the one load and reach the store in the order they were
+ * made. `close()` closes this handle only: the other instances' counts stay.
  */
 export function defaultStore(): DefaultStore {
-  let store: MemoryStore | undefined;
-  const call = <T>(f: (s: MemoryStore) => Promise<T>): Promise<T> =>
-    store ? f(store) : memoryStore().then((m) => f((store ??= new m.MemoryStore())));
+  let closed = false;
+  const call = <T>(f: (s: MemoryStore) => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new TempIDStoreError("this store is closed"));
+    return shared ? f(shared) : memoryStore().then((m) => f((shared ??= new m.MemoryStore())));
+  };
   return {
     consume: (key, limit, expiresAtSec, nowMs) => call((s) => s.consume(key, limit, expiresAtSec, nowMs)),
     used: (key, nowMs) => call((s) => s.used(key, nowMs)),
     revoke: (key, expiresAtSec, nowMs) => call((s) => s.revoke(key, expiresAtSec, nowMs)),
-    close: () => call((s) => s.close()),
+    close: async () => {
+      closed = true;
+    },
     purgeExpired: (nowMs?: number) => call((s) => s.purgeExpired(nowMs)),
     get size() {
-      return store?.size ?? 0;
+      return shared?.size ?? 0;
     },
   };
 }

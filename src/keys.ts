@@ -9,6 +9,9 @@ export const MIN_V3_SECRET_BYTES = 32;
 
 const encoder = new TextEncoder();
 
+/** Long enough to derive V3 keys from. */
+const isV3Secret = (secret: Secret): boolean => secretBytes(secret).length >= MIN_V3_SECRET_BYTES;
+
 /** Equal for two secrets exactly when they derive the same keys (the same bytes, as text or as bytes). */
 export function secretId(secret: Secret): string {
   return Array.from(secretBytes(secret)).join(",");
@@ -72,33 +75,44 @@ export class Keyring {
     this.secrets = secrets;
   }
 
-  /** Checks what can be checked without deriving anything: V3 secrets are at least 32 bytes. */
-  static assertV3Secrets(secrets: readonly Secret[]): void {
+  /**
+   * Checks what can be checked without deriving anything: V3 secrets are at least 32 bytes. A shorter one
+   * (a Python service's) may stand in the list of an instance that also accepts V2 tokens, where it serves
+   * V2 only, as long as it does not mint V3 tokens (first place with format "v3").
+   */
+  static assertV3Secrets(secrets: readonly Secret[], mintsV3 = true, acceptsV2 = false): void {
     secrets.forEach((secret, i) => {
       const n = secretBytes(secret).length;
-      if (n < MIN_V3_SECRET_BYTES) {
+      if (n < MIN_V3_SECRET_BYTES && !(acceptsV2 && (i > 0 || !mintsV3))) {
         throw new TempIDConfigError(
           `secret${secrets.length > 1 ? ` #${i + 1}` : ""} is ${n} bytes; the native format needs at least ${MIN_V3_SECRET_BYTES} ` +
-            `(\`npx tempid secret\` makes one); shorter ones only for Python V2 tokens ({ format: "v2", accept: ["v2"] })`,
+            `(\`npx tempid secret\` makes one); a shorter one serves only Python V2 tokens: { format: "v2", accept: ["v2"] }, ` +
+            `or after the first secret with accept: ["v3", "v2"]`,
         );
       }
     });
+    if (!secrets.some(isV3Secret)) {
+      throw new TempIDConfigError(`no secret is ${MIN_V3_SECRET_BYTES} bytes or more, so no V3 token can be verified: add one, or accept v2 only`);
+    }
   }
 
+  /** The V3 keys of the secrets long enough for V3 (all of them, unless some serve V2 only); the first mints. */
   v3(): Promise<{ current: V3Key; byKid: Map<number, V3Key> }> {
     return (this.#v3 ??= (async () => {
-      const keys = await Promise.all(this.secrets.map(deriveV3Key));
+      const keys = await Promise.all(this.secrets.map((s) => (isV3Secret(s) ? deriveV3Key(s) : undefined)));
       const byKid = new Map<number, V3Key>();
       keys.forEach((key, i) => {
-        if (byKid.has(key.kid)) {
+        if (key === undefined) return;
+        const other = byKid.get(key.kid);
+        if (other !== undefined) {
           // 1 chance in 65,536 per pair of distinct secrets; refusing is better than guessing.
           throw new TempIDConfigError(
-            `secrets #${[...byKid.keys()].indexOf(key.kid) + 1} and #${i + 1} have the same key id (one secret twice, or a 1-in-65,536 clash): drop one`,
+            `secrets #${keys.indexOf(other) + 1} and #${i + 1} have the same key id (one secret twice, or a 1-in-65,536 clash): drop one`,
           );
         }
         byKid.set(key.kid, key);
       });
-      return { current: keys[0]!, byKid };
+      return { current: keys.find((key) => key !== undefined)!, byKid };
     })());
   }
 

@@ -175,13 +175,14 @@ export class TempID<P = unknown> {
   }
 
   /**
-   * Spends one use. True when granted: always for a token without `maxUses` (no store is touched); false
-   * once expired (no store is touched either), at the limit, or revoked. Rejects with TempIDStoreError when
-   * the store fails: a failure is never a grant.
+   * Spends one use. False once the token has expired, with or without `maxUses` (no store is touched);
+   * otherwise true for a token without `maxUses` (no store is touched), and for one with it true when
+   * granted, false at the limit or revoked. Rejects with TempIDStoreError when the store fails: a failure
+   * is never a grant.
    */
   async use(): Promise<boolean> {
-    if (this.maxUses === 0) return true;
     if (!this.valid()) return false;
+    if (this.maxUses === 0) return true;
     return withUses((uses) => uses.spend(this.counterKey, this.maxUses, this.#expiresAtSec, this.#config));
   }
 
@@ -271,13 +272,13 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
   }
 
   async function fromString(token: string, options: FromStringOptions | null = {}): Promise<TempID<unknown>> {
-    const opts = checkOptions(options);
-    return finish(await codec.open(token, opts), opts.schema);
+    const opts = checkOptions(options, FROM_STRING_KEYS, "fromString()");
+    return finish(await codec.open(tokenText(token), opts), opts.schema);
   }
 
   const instance = {
     async new(expiresIn: Duration, opts: NewOptions<unknown> | null = {}): Promise<TempID<unknown>> {
-      const options = checkOptions(opts);
+      const options = checkOptions(opts, NEW_KEYS, "new()");
       const seconds = parseDuration(expiresIn);
       const now = readClock(config.clock);
       if (options.schema !== undefined) {
@@ -288,10 +289,10 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
       return finish(decoded, options.schema);
     },
     async verify(token: string, opts: VerifyOptions | null = {}): Promise<TempID<unknown> | null> {
-      const options = checkOptions(opts);
+      const options = checkOptions(opts, VERIFY_KEYS, "verify()");
       let tid: TempID<unknown>;
       try {
-        const decoded = await codec.check(token, options);
+        const decoded = await codec.check(tokenText(token), options);
         // The common bad tokens come back without an Error: rejecting them costs no stack trace.
         if (decoded instanceof TokenFault) return null;
         tid = await finish(decoded, options.schema);
@@ -312,14 +313,31 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
   return instance as unknown as TempIDInstance;
 }
 
-/** Options objects: null reads as none; a schema must be a Standard Schema. */
-function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(options: O | null | undefined): O {
+/** Each call's options: any other key is a typo (`maxUse`), refused rather than ignored. */
+const FROM_STRING_KEYS = ["purpose", "bind", "schema"];
+const VERIFY_KEYS = [...FROM_STRING_KEYS, "checkUses"];
+const NEW_KEYS = [...FROM_STRING_KEYS, "payload", "maxUses"];
+
+/** Options objects: null reads as none; only known keys; a schema must be a Standard Schema. */
+function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(options: O | null | undefined, keys: readonly string[], call: string): O {
   if (options === null || options === undefined) return {} as O;
   if (typeof options !== "object") throw new TempIDArgumentError("options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!keys.includes(key)) throw new TempIDArgumentError(`unknown option "${key}" for ${call} (options: ${keys.join(", ")})`);
+  }
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
     throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…)");
   }
   return options;
+}
+
+/**
+ * The text of a token. A TempID object is a mistake (pass `String(tid)`), said loudly: read as a bad token
+ * it would make every verify() answer null.
+ */
+function tokenText(token: unknown): unknown {
+  if (token instanceof TempID) throw new TempIDArgumentError("pass the token's text, String(tid), not the TempID object");
+  return token;
 }
 
 /** Errors that say something about the token, which `verify` turns into null. */

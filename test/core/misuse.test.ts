@@ -1,0 +1,137 @@
+/**
+ * Mistakes a first-time user made (a fresh-user pass), each of which used to pass silently: a misspelt call
+ * option, an expired token's use(), one instance per request, a Worker with nodejs_compat and no secret, a
+ * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createTempID, TempIDArgumentError, TempIDConfigError, TempIDStoreError } from "@tempid/core";
+
+const SECRET = "misuse-secret-0123456789abcdef0123456789";
+const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
+const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
+});
+
+describe("call options", () => {
+  it("a misspelt option of new(), verify() or fromString() throws instead of being ignored", async () => {
+    const t = createTempID({ secret: SECRET });
+    // { maxUse: 1 } used to mint an unlimited token.
+    await expect(t.new("5m", { maxUse: 1 } as never)).rejects.toThrow(TempIDArgumentError);
+    await expect(t.new("5m", { payloads: { a: 1 } } as never)).rejects.toThrow(/unknown option "payloads" for new\(\)/);
+    const spent = await t.new("5m", { maxUses: 1 });
+    expect(await spent.use()).toBe(true);
+    // { checkuses: true } used to skip the check and accept the spent token.
+    await expect(t.verify(String(spent), { checkuses: true } as never)).rejects.toThrow(/unknown option "checkuses" for verify\(\)/);
+    expect(await t.verify(String(spent), { checkUses: true })).toBeNull();
+    await expect(t.fromString(String(spent), { checkUses: true } as never)).rejects.toThrow(/for fromString\(\) \(options: purpose, bind, schema\)/);
+    // Every documented option is still taken, including explicit undefined values.
+    const ok = await t.new("5m", { payload: { a: 1 }, maxUses: 2, purpose: "p", bind: "b", schema: undefined });
+    expect((await t.verify(String(ok), { purpose: "p", bind: "b", checkUses: true, schema: undefined }))?.payload).toEqual({ a: 1 });
+  });
+
+  it("a TempID object where its text is meant is an argument error, not a bad token (null)", async () => {
+    const t = createTempID({ secret: SECRET });
+    const tid = await t.new("5m");
+    await expect(t.verify(tid as never)).rejects.toThrow(/String\(tid\)/);
+    await expect(t.fromString(tid as never)).rejects.toThrow(TempIDArgumentError);
+    // Other non-strings stay bad tokens: null from verify().
+    expect(await t.verify({ token: String(tid) } as never)).toBeNull();
+  });
+
+  it("maxUses given as text is quoted in the message", async () => {
+    const t = createTempID({ secret: SECRET });
+    await expect(t.new("5m", { maxUses: "2" as never })).rejects.toThrow('got "2"');
+  });
+});
+
+describe("use() of an expired token", () => {
+  it("is false with or without maxUses, for a token from new() or fromString()", async () => {
+    let now = T0;
+    const t = createTempID({ secret: SECRET, clock: () => now });
+    const unlimited = await t.new("10s");
+    const limited = await t.new("10s", { maxUses: 5 });
+    expect(await unlimited.use()).toBe(true);
+    now += 60_000;
+    expect(await unlimited.use()).toBe(false);
+    expect(await (await t.fromString(String(unlimited))).use()).toBe(false);
+    expect(await limited.use()).toBe(false);
+  });
+});
+
+describe("the default store", () => {
+  it("is one per process: instances made per request count the same uses", async () => {
+    const token = String(await createTempID({ secret: SECRET }).new("10m", { maxUses: 1 }));
+    const grants: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      const perRequest = createTempID({ secret: SECRET });
+      const tid = await perRequest.verify(token, { checkUses: true });
+      grants.push(tid !== null && (await tid.use()));
+    }
+    expect(grants).toEqual([true, false, false]);
+    // Rotating secrets (a new instance) keeps the counts too.
+    const rotated = createTempID({ secret: ["a-newer-secret-0123456789abcdef01234567", SECRET] });
+    expect(await (await rotated.fromString(token)).use()).toBe(false);
+  });
+
+  it("close() closes one instance's handle: that instance refuses, the others keep their counts", async () => {
+    const a = createTempID({ secret: SECRET });
+    const b = createTempID({ secret: SECRET });
+    const tid = await a.new("10m", { maxUses: 2 });
+    expect(await tid.use()).toBe(true);
+    await a.store.close();
+    await expect(tid.use()).rejects.toThrow(TempIDStoreError);
+    const again = await b.fromString(String(tid));
+    expect(await again.usesInfo()).toEqual({ total: 2, used: 1, left: 1 });
+    expect(await again.use()).toBe(true);
+    expect(await again.use()).toBe(false);
+  });
+});
+
+describe("no secret on edge platforms", () => {
+  it("refuses the public fallback where a Worker with nodejs_compat, Vercel Edge or Deno Deploy emulates a process environment", () => {
+    vi.stubEnv("TEMPID_SECRET", "");
+    vi.stubEnv("NODE_ENV", "development");
+    // A process environment and no edge marker: the fallback, with its warning (the control case).
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    expect(() => createTempID()).not.toThrow();
+    warn.mockRestore();
+    vi.stubGlobal("navigator", { userAgent: "Cloudflare-Workers" });
+    expect(() => createTempID()).toThrow(/no secret/);
+    vi.unstubAllGlobals();
+    vi.stubGlobal("EdgeRuntime", "edge-runtime");
+    expect(() => createTempID()).toThrow(TempIDConfigError);
+    vi.unstubAllGlobals();
+    vi.stubEnv("DENO_DEPLOYMENT_ID", "abc123");
+    expect(() => createTempID()).toThrow(TempIDConfigError);
+  });
+});
+
+describe("migrating from the Python package", () => {
+  it("a short Python secret may follow the V3 secret on an instance that accepts V2, and serves V2 only", async () => {
+    const python = createTempID({ secret: PYTHON_SECRET, format: "v2" });
+    const v2 = await python.new("15m", { payload: { user_id: 42 } });
+    const migrating = createTempID({ secret: [SECRET, PYTHON_SECRET], accept: ["v3", "v2"] });
+    expect((await migrating.verify(String(v2)))?.payload).toEqual({ user_id: 42 });
+    const v3 = await migrating.new("5m");
+    expect(v3.format).toBe("v3");
+    expect((await createTempID({ secret: SECRET }).verify(String(v3)))?.id).toBe(v3.id);
+    // A V2 instance that also reads V3: its V3 keys come from the long secrets only.
+    const v2First = createTempID({ secret: [PYTHON_SECRET, SECRET], format: "v2", accept: ["v2", "v3"] });
+    expect((await v2First.verify(String(v3)))?.id).toBe(v3.id);
+    expect((await v2First.verify(String(v2)))?.payload).toEqual({ user_id: 42 });
+  });
+
+  it("still refuses a short secret that would mint V3, or that nothing but V3 would use", () => {
+    expect(() => createTempID({ secret: [PYTHON_SECRET, SECRET], accept: ["v3", "v2"] })).toThrow(/secret #1 is 9 bytes/);
+    expect(() => createTempID({ secret: [SECRET, PYTHON_SECRET] })).toThrow(/secret #2 is 9 bytes/);
+    expect(() => createTempID({ secret: PYTHON_SECRET, format: "v2", accept: ["v2", "v3"] })).toThrow(/no secret is 32 bytes or more/);
+  });
+
+  it("an instance must accept the format it mints in", () => {
+    expect(() => createTempID({ secret: SECRET, format: "v2", accept: ["v3"] })).toThrow(/accept must include "v2"/);
+    expect(() => createTempID({ secret: SECRET, accept: ["v2"] })).toThrow(TempIDConfigError);
+  });
+});
