@@ -13,6 +13,7 @@ import {
   generateSecret,
   inspectToken,
   MemoryStore,
+  TempIDConfigError,
   TempIDError,
   type Format,
   type TempID,
@@ -110,6 +111,9 @@ function instance(values: Values, store?: UseStore, format?: Format, token?: str
   // A command line must not mint or accept tokens with the public fallback secret by accident.
   const options: TempIDOptions = { store, format: format ?? accept?.[0], strict: !values.insecure };
   if (accept !== undefined) options.accept = accept;
+  if (!values.insecure && !process.env.TEMPID_SECRET) {
+    throw new TempIDConfigError("no secret: set TEMPID_SECRET (`tempid secret` makes one), or pass --insecure to use the public fallback secret (trying out only)");
+  }
   return createTempID(options);
 }
 
@@ -334,10 +338,10 @@ async function demo(): Promise<void> {
   const user = { id: 42, passwordHash: "$argon2id$…old" };
   const reset = await t.new("15m", { payload: { userId: user.id }, purpose: "password-reset", bind: user.passwordHash });
   out(`> reset = await TempID.new("15m", { payload: { userId: 42 }, purpose: "password-reset", bind: user.passwordHash })`);
-  out(`> await TempID.verify(reset, { purpose: "password-reset", bind: user.passwordHash })\n${describe(await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash }))}`);
-  out(`> await TempID.verify(reset, { purpose: "email-verify", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "email-verify", bind: user.passwordHash })}`);
+  out(`> await TempID.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash })\n${describe(await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash }))}`);
+  out(`> await TempID.verify(String(reset), { purpose: "email-verify", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "email-verify", bind: user.passwordHash })}`);
   user.passwordHash = "$argon2id$…new";
-  out(`> user.passwordHash = "…new"; await TempID.verify(reset, { purpose: "password-reset", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash })}`);
+  out(`> user.passwordHash = "…new"; await TempID.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash })\n${await t.verify(String(reset), { purpose: "password-reset", bind: user.passwordHash })}`);
 
   step("onExpire: a callback when a token is seen expired");
   const reminder = await t.new("1s");

@@ -222,6 +222,9 @@ describe("tempid CLI", () => {
     const refused = await tempid(["new", "15m"], { TEMPID_SECRET: "" });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("no secret");
+    // It says what a command line can do about it: the environment variable, or --insecure.
+    expect(refused.stderr).toContain("TEMPID_SECRET");
+    expect(refused.stderr).toContain("--insecure");
     const insecure = await tempid(["new", "15m", "--insecure"], { TEMPID_SECRET: "" });
     expect(insecure.code).toBe(0);
     expect(insecure.stdout).toMatch(/^TEMP-V3\./);
@@ -244,7 +247,7 @@ describe("tempid CLI", () => {
       '{"total":2,"used":2,"left":0}',
       "This token just expired!\nfalse",
       "> await invite.revoke(); await invite.use()\nfalse",
-      'await TempID.verify(reset, { purpose: "email-verify", bind: user.passwordHash })\nnull',
+      'await TempID.verify(String(reset), { purpose: "email-verify", bind: user.passwordHash })\nnull',
       "the strict parse returns expired tokens too\nTempID('TEMP-V3.",
     ]) {
       expect(r.stdout).toContain(expected);
