@@ -1,6 +1,7 @@
 import { createTempID } from "@tempid/core";
 
-// One instance per app, with its own secret (from TEMPID_SECRET here) and store.
+// One instance per app, with its secret (from TEMPID_SECRET here) and, without a store option, the
+// process's default MemoryStore.
 const tempid = createTempID();
 
 // A magic login link: works once, for 10 minutes, and only as a login link.
