@@ -17,7 +17,10 @@ export interface TempIDOptions {
    * Given but `undefined` (a missing binding or variable): a `TempIDConfigError`, never the fallback.
    */
   secret?: Secret | readonly Secret[] | undefined;
-  /** Where `maxUses` counts live. Default: a `MemoryStore` of this instance (single process only), made on first use. */
+  /**
+   * Where `maxUses` counts live. Default: the one `MemoryStore` (single process only) shared by the instances
+   * given no store and the same `clock`, made on first use; its `close()` closes this instance's handle only.
+   */
   store?: UseStore;
   /** The format new tokens are minted in: "v3" (native, default) or "v2" (Python tempid 2.x). */
   format?: Format;
@@ -165,7 +168,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
     }
   }
 
-  const store = options.store ?? defaultStore();
+  const store = options.store ?? defaultStore(clock);
   for (const method of ["consume", "used", "revoke", "close"] as const) {
     if (typeof (store as unknown as Record<string, unknown>)[method] !== "function") {
       throw new TempIDConfigError(`store must implement the UseStore contract (missing ${method}())`);

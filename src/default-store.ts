@@ -8,23 +8,28 @@ const memoryStore = onDemand("the default store (memory-store.js)", () => import
 /** The default store: what a MemoryStore offers, the class itself loaded on first use. */
 export type DefaultStore = UseStore & Pick<MemoryStore, "purgeExpired" | "size">;
 
-/** The one MemoryStore behind every default store of this realm (process, isolate, tab), made on first use. */
-let shared: MemoryStore | undefined;
+/**
+ * The MemoryStore behind the default stores of this realm (process, isolate, tab) that read the same clock,
+ * made on first use. One per clock: a store drops the counters its callers' clock says have expired, so an
+ * instance on another clock (a fixed one in tests, one set ahead) would drop the others' counts of live tokens.
+ */
+const shared = new WeakMap<() => number, MemoryStore>();
 
 /**
- * An instance's store when none is given: a handle on the realm's one MemoryStore, so instances made per
- * request (or remade to rotate secrets) count the same uses, as the Python package's default backend does
- * per process. Token ids are random (V3) or carry a nonce (V2), so instances with different secrets never
+ * An instance's store when none is given: a handle on the realm's MemoryStore for its clock (`Date.now`
+ * unless one is given), so instances made per request (or remade to rotate secrets) count the same uses, as
+ * the Python package's default backend does per process. Token ids are random (V3) or carry a nonce (V2), so instances with different secrets never
  * share a counter. The store is made (and its module loaded) on the first call, so code that never counts
  * uses never carries it. Once made, every call goes straight to it (a use counts at once, as with a
  * MemoryStore of your own); before, calls wait for the one load and reach the store in the order they were
  * made. `close()` closes this handle only: the other instances' counts stay.
  */
-export function defaultStore(): DefaultStore {
+export function defaultStore(clock: () => number): DefaultStore {
   let closed = false;
   const call = <T>(f: (s: MemoryStore) => Promise<T>): Promise<T> => {
     if (closed) return Promise.reject(new TempIDStoreError("this store is closed"));
-    return shared ? f(shared) : memoryStore().then((m) => f((shared ??= new m.MemoryStore())));
+    const store = shared.get(clock);
+    return store ? f(store) : memoryStore().then((m) => f(shared.get(clock) ?? shared.set(clock, new m.MemoryStore()).get(clock)!));
   };
   return {
     consume: (key, limit, expiresAtSec, nowMs) => call((s) => s.consume(key, limit, expiresAtSec, nowMs)),
@@ -35,7 +40,7 @@ export function defaultStore(): DefaultStore {
     },
     purgeExpired: (nowMs?: number) => call((s) => s.purgeExpired(nowMs)),
     get size() {
-      return shared?.size ?? 0;
+      return shared.get(clock)?.size ?? 0;
     },
   };
 }

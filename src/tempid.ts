@@ -356,9 +356,9 @@ function defaultInstance(): TempIDInstance {
  * Checks the options now, throwing TempIDConfigError for bad ones.
  */
 export function configure(options: TempIDOptions): void {
+  // A store given earlier stays in the merged options. Without one, the default store is the realm's store
+  // for the clock: the same counts while the clock stays, and never another clock's counters.
   const merged = { ...defaultOptions, ...options };
-  // The default store survives a configure() that does not name one, so counts are not silently lost.
-  merged.store ??= current?.store;
   const next = createTempID(merged);
   defaultOptions = merged;
   current = next;
