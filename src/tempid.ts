@@ -333,10 +333,11 @@ function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(optio
 
 /**
  * The text of a token. A TempID object is a mistake (pass `String(tid)`), said loudly: read as a bad token
- * it would make every verify() answer null.
+ * it would make every verify() answer null. Recognised by its fields, not `instanceof`: a token from the
+ * package's other copy (require() and import in one process) is a TempID of another class.
  */
 function tokenText(token: unknown): unknown {
-  if (token instanceof TempID) throw new TempIDArgumentError("pass the token's text, String(tid), not the TempID object");
+  if (typeof token === "object" && token !== null && "counterKey" in token) throw new TempIDArgumentError("pass the token's text, String(tid), not the TempID object");
   return token;
 }
 

@@ -4,7 +4,7 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createTempID, TempIDArgumentError, TempIDConfigError, TempIDStoreError } from "@tempid/core";
+import { createTempID, TempID, TempIDArgumentError, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -39,6 +39,17 @@ describe("call options", () => {
     await expect(t.fromString(tid as never)).rejects.toThrow(TempIDArgumentError);
     // Other non-strings stay bad tokens: null from verify().
     expect(await t.verify({ token: String(tid) } as never)).toBeNull();
+  });
+
+  it("a TempID object from the package's other copy (require() and import) is an argument error too", async () => {
+    const tid = await createTempID({ secret: SECRET }).new("5m");
+    vi.resetModules();
+    const other = (await import("@tempid/core")) as typeof import("@tempid/core");
+    expect(other.TempID).not.toBe(TempID);
+    const t = other.createTempID({ secret: SECRET });
+    await expect(t.verify(tid as never)).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    await expect(t.fromString(tid as never)).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
+    expect((await t.verify(String(tid)))?.id).toBe(tid.id);
   });
 
   it("maxUses given as text is quoted in the message", async () => {
