@@ -111,8 +111,14 @@ function instance(values: Values, store?: UseStore, format?: Format, token?: str
   // A command line must not mint or accept tokens with the public fallback secret by accident.
   const options: TempIDOptions = { store, format: format ?? accept?.[0], strict: !values.insecure };
   if (accept !== undefined) options.accept = accept;
-  if (!values.insecure && !process.env.TEMPID_SECRET) {
-    throw new TempIDConfigError("no secret: set TEMPID_SECRET (`tempid secret` makes one), or pass --insecure to use the public fallback secret (trying out only)");
+  if (!process.env.TEMPID_SECRET) {
+    if (!values.insecure) {
+      throw new TempIDConfigError("no secret: set TEMPID_SECRET (`tempid secret` makes one), or pass --insecure to use the public fallback secret (trying out only)");
+    }
+    // The library refuses the fallback in production too, but its message speaks of { secret }, not of a command line.
+    if (/^prod(uction)?$/i.test(process.env.NODE_ENV?.trim() ?? "")) {
+      throw new TempIDConfigError("no secret: set TEMPID_SECRET (`tempid secret` makes one); --insecure cannot use the public fallback secret with NODE_ENV=production");
+    }
   }
   return createTempID(options);
 }

@@ -234,6 +234,12 @@ describe("tempid CLI", () => {
     const r = await tempid(["new", "15m"], { TEMPID_SECRET: "", NODE_ENV: "production" });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("ERR_TEMPID_CONFIG");
+    // --insecure does not lift it; the message speaks of what a command line can do, not of { secret }.
+    const insecure = await tempid(["new", "15m", "--insecure"], { TEMPID_SECRET: "", NODE_ENV: "production" });
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toContain("TEMPID_SECRET");
+    expect(insecure.stderr).toContain("NODE_ENV=production");
+    expect(insecure.stderr).not.toContain("{ secret }");
   });
 
   it("demo walks through every feature", async () => {
