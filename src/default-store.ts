@@ -38,7 +38,8 @@ export function defaultStore(clock: () => number): DefaultStore {
     close: async () => {
       closed = true;
     },
-    purgeExpired: (nowMs?: number) => call((s) => s.purgeExpired(nowMs)),
+    // By the instance's clock, as every other call: Date.now would drop the live counters of a clock behind it.
+    purgeExpired: (nowMs = clock()) => call((s) => s.purgeExpired(nowMs)),
     get size() {
       return shared.get(clock)?.size ?? 0;
     },

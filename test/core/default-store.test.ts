@@ -57,4 +57,16 @@ describe("the default store and clocks", () => {
     for (let i = 0; i < 3; i++) await (await TempID.new("1h", { maxUses: 1 })).use();
     expect(await (await createTempID({ secret: SECRET }).fromString(String(tid))).use()).toBe(false);
   });
+
+  it("purgeExpired() without a time goes by the instance's clock, not Date.now", async () => {
+    let now = Date.UTC(2024, 0, 1);
+    const t = createTempID({ secret: SECRET, clock: () => now });
+    const tid = await t.new("15m", { maxUses: 1 });
+    expect(await tid.use()).toBe(true);
+    const store = t.store as import("@tempid/core").MemoryStore;
+    expect(await store.purgeExpired()).toBe(0);
+    expect(await tid.use()).toBe(false);
+    now += 30 * 60_000; // past the token's expiry plus the 10-minute grace
+    expect(await store.purgeExpired()).toBe(1);
+  });
 });
