@@ -18,8 +18,10 @@ const shared = new WeakMap<() => number, MemoryStore>();
 /**
  * An instance's store when none is given: a handle on the realm's MemoryStore for its clock (`Date.now`
  * unless one is given), so instances made per request (or remade to rotate secrets) count the same uses, as
- * the Python package's default backend does per process. Token ids are random (V3) or carry a nonce (V2), so instances with different secrets never
- * share a counter. The store is made (and its module loaded) on the first call, so code that never counts
+ * the Python package's default backend does per process. Counters are keyed by token id (the Python layout,
+ * as in every shared store), and ids are random (V3) or carry a nonce (V2): tokens minted by `new()` never
+ * share a counter, whatever the secret, though whoever holds one of the secrets could craft a token with
+ * another's id. The store is made (and its module loaded) on the first call, so code that never counts
  * uses never carries it. Once made, every call goes straight to it (a use counts at once, as with a
  * MemoryStore of your own); before, calls wait for the one load and reach the store in the order they were
  * made. `close()` closes this handle only: the other instances' counts stay.

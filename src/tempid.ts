@@ -167,7 +167,7 @@ export class TempID<P = unknown> {
     return formatRemaining(this.#expiresAtSec * 1000 - this.#now());
   }
 
-  /** Registers a callback run once, the first time `valid()` or `expired()` sees the token expired. Chainable. */
+  /** Registers a callback run once, the first time `valid()`, `expired()` or `use()` sees the token expired. Chainable. */
   onExpire(callback: () => void): this {
     if (typeof callback !== "function") throw new TypeError("onExpire takes a function");
     this.#callbacks.push(callback);
