@@ -9,6 +9,19 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 const SECRET = "on-demand-secret-0123456789abcdef0123456789";
 type Core = typeof import("@tempid/core");
 
+/** A MemoryStore of the freshly imported core that records the order its counting calls arrive in. */
+function recordingStore(lib: Core) {
+  const inner = new lib.MemoryStore();
+  const calls: string[] = [];
+  const store = {
+    consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
+    used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
+    revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
+    close: () => inner.close(),
+  };
+  return { store, calls };
+}
+
 let core: Core;
 beforeEach(async () => {
   vi.resetModules();
@@ -148,14 +161,7 @@ describe("a call made just as the store calls finish loading", () => {
     });
     try {
       const lib = (await import("@tempid/core")) as Core;
-      const inner = new lib.MemoryStore();
-      const calls: string[] = [];
-      const store = {
-        consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
-        used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
-        revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
-        close: () => inner.close(),
-      };
+      const { store, calls } = recordingStore(lib);
       const t = lib.createTempID({ secret: SECRET, store });
       const tid = await t.new("10m", { maxUses: 5 });
       const revoked = tid.revoke();
@@ -183,14 +189,7 @@ describe("store calls that fail to load", () => {
     });
     try {
       const lib = (await import("@tempid/core")) as Core;
-      const inner = new lib.MemoryStore();
-      const calls: string[] = [];
-      const store = {
-        consume: (...a: Parameters<typeof inner.consume>) => (calls.push("consume"), inner.consume(...a)),
-        used: (...a: Parameters<typeof inner.used>) => (calls.push("used"), inner.used(...a)),
-        revoke: (...a: Parameters<typeof inner.revoke>) => (calls.push("revoke"), inner.revoke(...a)),
-        close: () => inner.close(),
-      };
+      const { store, calls } = recordingStore(lib);
       const t = lib.createTempID({ secret: SECRET, store });
       const tid = await t.new("10m", { maxUses: 1 });
       const results = await Promise.allSettled([tid.use(), tid.usesInfo(), tid.revoke(), t.verify(tid.toString(), { checkUses: true })]);
