@@ -63,6 +63,15 @@ function isSecret(value: unknown): value is Secret {
   return (typeof value === "string" && value.length > 0) || (value instanceof Uint8Array && value.length > 0);
 }
 
+/**
+ * An on/off option: true, false or absent. Anything else is refused: read as `=== true`, the text "true"
+ * (from a query string or an environment variable) would silently mean off.
+ */
+export function flag(value: unknown, name: string, E: new (message: string) => Error): boolean {
+  if (value !== undefined && typeof value !== "boolean") throw new E(`${name} must be true or false, got ${typeof value}`);
+  return value === true;
+}
+
 /** NODE_ENV says production ("production", "prod", any case). */
 function isProduction(): boolean {
   const env = readEnv("NODE_ENV")?.trim().toLowerCase();
@@ -179,7 +188,7 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
     throw new TempIDConfigError(`crypto must be "auto" or "webcrypto", got ${JSON.stringify(options.crypto)}`);
   }
 
-  const { secrets, insecure } = resolveSecrets(options, options.strict === true);
+  const { secrets, insecure } = resolveSecrets(options, flag(options.strict, "strict", TempIDConfigError));
   if (accept.has("v3")) Keyring.assertV3Secrets(secrets, format === "v3", accept.has("v2"));
 
   return {

@@ -1,6 +1,6 @@
 import { Codec, type Decoded, TokenFault } from "./codec.js";
 import type { Bind } from "./context.js";
-import { type Format, resolveConfig, type TempIDOptions } from "./config.js";
+import { flag, type Format, resolveConfig, type TempIDOptions } from "./config.js";
 import { type Duration, formatRemaining, parseDuration } from "./duration.js";
 import { readClock } from "./clock.js";
 import { onDemand } from "./on-demand.js";
@@ -328,6 +328,7 @@ function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(optio
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
     throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…)");
   }
+  flag((options as VerifyOptions).checkUses, "checkUses", TempIDArgumentError);
   return options;
 }
 

@@ -52,6 +52,26 @@ describe("call options", () => {
     expect((await t.verify(String(tid)))?.id).toBe(tid.id);
   });
 
+  it("an on/off flag given as anything but a boolean is refused, never read as off", async () => {
+    const t = createTempID({ secret: SECRET });
+    const spent = await t.new("5m", { maxUses: 1 });
+    expect(await spent.use()).toBe(true);
+    // { checkUses: "true" } (text from a query string) used to skip the check and accept the spent token.
+    for (const bad of ["true", 1, "false", null, {}]) {
+      await expect(t.verify(String(spent), { checkUses: bad as never })).rejects.toThrow(TempIDArgumentError);
+    }
+    await expect(t.verify(String(spent), { checkUses: "true" as never })).rejects.toThrow("checkUses must be true or false, got string");
+    expect(await t.verify(String(spent), { checkUses: true })).toBeNull();
+    expect((await t.verify(String(spent), { checkUses: false }))?.id).toBe(spent.id);
+    // { strict: "true" } used to allow the public fallback secret.
+    vi.stubEnv("TEMPID_SECRET", "");
+    vi.stubEnv("NODE_ENV", "development");
+    expect(() => createTempID({ strict: "true" as never })).toThrow(TempIDConfigError);
+    expect(() => createTempID({ strict: "true" as never })).toThrow("strict must be true or false, got string");
+    expect(() => createTempID({ strict: true })).toThrow(/no secret/);
+    expect(createTempID({ secret: SECRET, strict: false }).format).toBe("v3");
+  });
+
   it("maxUses given as text is quoted in the message", async () => {
     const t = createTempID({ secret: SECRET });
     await expect(t.new("5m", { maxUses: "2" as never })).rejects.toThrow('got "2"');
