@@ -30,7 +30,7 @@
  * caller's `nowMs`) counts as absent: `used()` reads 0 and a consume starts the counter afresh.
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError, toStoreError } from "@tempid/core";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkBoolean, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** A Deno KV key as this store writes it: `[prefix, counterKey]`. */
 export type DenoKvKey = readonly [string, string];
@@ -116,7 +116,7 @@ export class DenoKvUseStore implements UseStore {
     this.prefix = prefix;
     this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
     this.#maxAttempts = checkPositiveInt(options.maxAttempts, "maxAttempts", DEFAULT_MAX_ATTEMPTS);
-    this.#closeClient = options.closeClient === true;
+    this.#closeClient = checkBoolean(options.closeClient, "closeClient", false);
   }
 
   consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {

@@ -20,6 +20,7 @@ import {
   OnceMigration,
   type OptionKeys,
   bounded,
+  checkBoolean,
   checkOptionKeys,
   checkPositiveInt,
   closedError,
@@ -103,6 +104,8 @@ export class MongoUseStore implements UseStore {
     const t = target as Partial<MongoCollectionLike & MongoDbLike & MongoClientLike> | null;
     if (typeof t !== "object" || t === null) throw new TempIDConfigError("mongoStore takes a Collection, Db or MongoClient");
     const collection = checkName(options.collection, "collection", "uses");
+    const autoMigrate = checkBoolean(options.autoMigrate, "autoMigrate", true);
+    const closeClient = checkBoolean(options.closeClient, "closeClient", false);
     if (typeof t.updateOne === "function" && typeof t.findOne === "function") {
       this.#collection = t as MongoCollectionLike;
     } else if (typeof t.collection === "function") {
@@ -110,14 +113,14 @@ export class MongoUseStore implements UseStore {
     } else if (typeof t.db === "function") {
       this.#collection = t.db(checkName(options.database, "database", "tempid")).collection(collection);
       const close = t.close;
-      if (options.closeClient === true && typeof close === "function") this.#close = () => close.call(t);
+      if (closeClient && typeof close === "function") this.#close = () => close.call(t);
     } else {
       throw new TempIDConfigError("mongoStore takes a Collection, Db or MongoClient");
     }
     const named = (this.#collection as { collectionName?: unknown }).collectionName;
     this.#where = typeof named === "string" ? `collection ${named}` : this.#collection === t ? "the store's collection" : `collection ${collection}`;
     this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
-    this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
+    this.#migration = autoMigrate ? new OnceMigration(() => this.#migrate()) : undefined;
   }
 
   async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {

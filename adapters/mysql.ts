@@ -8,7 +8,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { MYSQL_DUPLICATE_KEY_NAME, type SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys } from "./store-kit.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
 
 /** The OK packet mysql2 returns for INSERT/UPDATE/DELETE. */
 interface ResultHeader {
@@ -39,11 +39,12 @@ export type MysqlUseStore = SqlUseStore;
 /** A use-count store on MySQL or MariaDB through a mysql2 promise pool or connection. */
 export function mysqlStore(client: Mysql2Queryable, options: MysqlStoreOptions = {}): SqlUseStore {
   checkOptionKeys(options, MYSQL_STORE_OPTION_KEYS, "mysqlStore");
+  const closeClient = checkBoolean(options.closeClient, "closeClient", false);
   const candidate = client as Partial<Mysql2Queryable> | null;
   if (typeof candidate !== "object" || candidate === null || typeof candidate.execute !== "function" || typeof candidate.query !== "function") {
     throw new TempIDConfigError("mysqlStore takes a mysql2 promise pool or connection (import mysql from \"mysql2/promise\")");
   }
-  return new SqlUseStore("mysql", new Mysql2Runner(client, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.closeClient === true), options);
+  return new SqlUseStore("mysql", new Mysql2Runner(client, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, closeClient), options);
 }
 
 class Mysql2Runner implements SqlRunner {

@@ -10,7 +10,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys, checkPositiveInt } from "./store-kit.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, checkBoolean, checkOptionKeys, checkPositiveInt } from "./store-kit.js";
 
 /** All we need from `neon(url)`: `query()` with per-call options (`fetchOptions` carries the abort signal). */
 export interface NeonQueryFunctionLike {
@@ -52,6 +52,7 @@ const BACKSTOP_MS = 100;
 export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, options: NeonStoreOptions = {}): SqlUseStore {
   checkOptionKeys(options, NEON_STORE_OPTION_KEYS, "neonStore");
   const timeoutMs = checkPositiveInt(options?.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+  const autoMigrate = checkBoolean(options?.autoMigrate, "autoMigrate", false);
   let runner: SqlRunner;
   if (typeof sqlOrPool === "function" && typeof sqlOrPool.query === "function") {
     runner = new NeonHttpRunner(sqlOrPool, timeoutMs);
@@ -65,7 +66,7 @@ export function neonStore(sqlOrPool: NeonQueryFunctionLike | NeonPoolLike, optio
   return new SqlUseStore("postgres", runner, {
     ...options,
     timeoutMs: timeoutMs + BACKSTOP_MS,
-    autoMigrate: options?.autoMigrate ?? false,
+    autoMigrate,
   });
 }
 

@@ -13,7 +13,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { MYSQL_DUPLICATE_KEY_NAME, type SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { type OptionKeys, checkOptionKeys } from "./store-kit.js";
+import { type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
 
 /** All we need from a PlanetScale `Connection` (from `connect()`) or `Client`. */
 export interface PlanetScaleExecutor {
@@ -38,12 +38,13 @@ const PLANETSCALE_STORE_OPTION_KEYS: OptionKeys<PlanetScaleStoreOptions> = { ...
 /** A use-count store on PlanetScale through a `Connection` (`connect({ url })`) or a `Client`. */
 export function planetscaleStore(connectionOrClient: PlanetScaleExecutor, options: PlanetScaleStoreOptions = {}): SqlUseStore {
   checkOptionKeys(options, PLANETSCALE_STORE_OPTION_KEYS, "planetscaleStore");
+  const autoMigrate = checkBoolean(options?.autoMigrate, "autoMigrate", false);
   if (typeof connectionOrClient !== "object" || connectionOrClient === null || typeof connectionOrClient.execute !== "function") {
     throw new TempIDConfigError("planetscaleStore takes a Connection from connect() or a Client from @planetscale/database");
   }
   return new SqlUseStore("mysql", new PlanetScaleRunner(connectionOrClient), {
     ...options,
-    autoMigrate: options?.autoMigrate ?? false,
+    autoMigrate,
   });
 }
 

@@ -7,7 +7,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, checkOptionKeys } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
 
 /** All the store needs from `pg` (Pool, PoolClient or Client). */
 export interface PgQueryable {
@@ -48,10 +48,10 @@ export function postgresStore(client: PgQueryable | PostgresJsSql, options: Post
   checkOptionKeys(options, POSTGRES_STORE_OPTION_KEYS, "postgresStore");
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let runner: SqlRunner;
-  const prepare = options.prepare === undefined ? true : options.prepare;
-  if (typeof prepare !== "boolean") throw new TempIDConfigError("prepare must be a boolean");
-  if (isPostgresJs(client)) runner = new PostgresJsRunner(client, options.closeClient === true, prepare);
-  else if (isPg(client)) runner = new PgRunner(client, timeoutMs, options.closeClient === true, prepare);
+  const prepare = checkBoolean(options.prepare, "prepare", true);
+  const closeClient = checkBoolean(options.closeClient, "closeClient", false);
+  if (isPostgresJs(client)) runner = new PostgresJsRunner(client, closeClient, prepare);
+  else if (isPg(client)) runner = new PgRunner(client, timeoutMs, closeClient, prepare);
   else throw new TempIDConfigError("postgresStore takes a pg Pool/Client or a postgres.js sql instance");
   return new SqlUseStore("postgres", runner, options);
 }

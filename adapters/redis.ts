@@ -7,7 +7,7 @@
  */
 import { type UseStore, REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { CONSUME_SCRIPT, CONSUME_SHA1, DEFAULT_PREFIX, REVOKE_SCRIPT, REVOKE_SHA1, isNoScript, parseCount } from "./redis-script.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkBoolean, checkOptionKeys, checkPositiveInt, closedError, corruptCount, tokenExpired } from "./store-kit.js";
 
 /** All the store needs from node-redis (v4/v5 client). */
 export interface NodeRedisLike {
@@ -58,8 +58,9 @@ export class RedisUseStore implements UseStore {
     if (typeof prefix !== "string" || prefix.length > 200) throw new TempIDConfigError("prefix must be a string of at most 200 characters");
     this.prefix = prefix;
     this.#timeoutMs = checkPositiveInt(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+    const closeClient = checkBoolean(options.closeClient, "closeClient", false);
     const end = typeof c.close === "function" ? c.close : c.quit;
-    this.#close = options.closeClient === true && typeof end === "function" ? end.bind(c) : undefined;
+    this.#close = closeClient && typeof end === "function" ? end.bind(c) : undefined;
   }
 
   async consume(key: string, limit: number, expiresAtSec: number, nowMs: number): Promise<boolean> {

@@ -11,6 +11,7 @@ import {
   type OptionKeys,
   OnceMigration,
   bounded,
+  checkBoolean,
   checkIdentifier,
   checkPositiveInt,
   closedError,
@@ -98,7 +99,7 @@ export class SqlUseStore implements UseStore {
     this.#sql = new UseTableSql(dialect, this.table);
     this.#where = `table ${this.table}`;
     this.#runner = runner;
-    this.#migration = options.autoMigrate === false ? undefined : new OnceMigration(() => this.#migrate());
+    this.#migration = checkBoolean(options.autoMigrate, "autoMigrate", true) ? new OnceMigration(() => this.#migrate()) : undefined;
     this.#missingTableHint =
       this.#migration === undefined
         ? `the table "${this.table}" does not exist: call store.migrate() once, or create it with the DDL in the README (autoMigrate is off)`

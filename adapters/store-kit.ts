@@ -82,6 +82,36 @@ export function checkIdentifier(value: unknown, option: string, fallback: string
   return value;
 }
 
+/**
+ * A boolean option: undefined for the default, otherwise exactly true or false. Anything else (the string
+ * "false" from an environment variable, 0, null) is refused with a TempIDConfigError naming the option and
+ * what it was given: read as truthy or compared with `=== true`, it would silently do the opposite.
+ */
+export function checkBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TempIDConfigError(`${option} must be true or false, not ${describeValue(value)}`);
+  return value;
+}
+
+/** A short description of a value's type for an option error: `a string ("false")`, `a number (1)`, `null`. */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "string":
+      return `a string (${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)})`;
+    case "number":
+    case "bigint":
+      return `a ${typeof value} (${String(value)})`;
+    case "object":
+      return "an object";
+    case "function":
+      return "a function";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
 export function checkPositiveInt(value: unknown, option: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {

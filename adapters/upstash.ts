@@ -12,7 +12,7 @@
  */
 import { TempIDConfigError } from "@tempid/core";
 import { type RedisStoreOptions, RedisUseStore } from "./redis.js";
-import { type OptionKeys, checkOptionKeys } from "./store-kit.js";
+import { type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
 
 /** All we need from an `@upstash/redis` client (`Redis` from the Node, Cloudflare or Fastly entry). */
 export interface UpstashRedisLike {
@@ -42,6 +42,7 @@ const UPSTASH_STORE_OPTION_KEYS: OptionKeys<UpstashStoreOptions> = { prefix: tru
 /** A use-count store on Upstash Redis. */
 export function upstashStore(redis: UpstashRedisLike, options: UpstashStoreOptions = {}): RedisUseStore {
   checkOptionKeys(options, UPSTASH_STORE_OPTION_KEYS, "upstashStore");
+  const allowClientRetries = checkBoolean(options.allowClientRetries, "allowClientRetries", false);
   if (
     typeof redis !== "object" ||
     redis === null ||
@@ -52,7 +53,7 @@ export function upstashStore(redis: UpstashRedisLike, options: UpstashStoreOptio
     throw new TempIDConfigError("upstashStore takes a Redis client from @upstash/redis");
   }
   const retries = clientRetries(redis);
-  if (retries > 0 && options.allowClientRetries !== true) {
+  if (retries > 0 && !allowClientRetries) {
     throw new TempIDConfigError(
       `this @upstash/redis client re-sends requests after network errors (retry attempts: ${retries}), which can count one use ` +
         "twice; create it with `retry: { retries: 0 }`, e.g. Redis.fromEnv({ retry: { retries: 0 } })",

@@ -13,7 +13,7 @@ import { redisStore } from "@tempid/core/redis";
 import { sqliteStore } from "@tempid/core/sqlite";
 import { upstashStore } from "@tempid/core/upstash";
 import { type SqlRunner, SqlUseStore } from "../../adapters/sql-store.js";
-import { bounded, checkOptionKeys, editDistance } from "../../adapters/store-kit.js";
+import { bounded, checkBoolean, checkOptionKeys, editDistance } from "../../adapters/store-kit.js";
 import { FakeMongoCollection } from "../support/fake-mongo.js";
 
 const never = () => new Promise<never>(() => undefined);
@@ -93,78 +93,92 @@ const factories: {
   typo: [string, string];
   /** Every documented option, each with a valid value. */
   all: Record<string, unknown>;
+  /** Its boolean options: each refuses anything but true or false. */
+  booleans: string[];
 }[] = [
   {
     name: "sqliteStore",
     make: (o) => sqliteStore({ prepare: () => ({ run: () => ({ changes: 0 }), all: () => [] }), exec: () => undefined }, o as never),
     typo: ["tabel", "table"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, busyTimeoutMs: 500 },
+    booleans: ["autoMigrate"],
   },
   {
     name: "postgresStore",
     make: (o) => postgresStore({ query: unused }, o as never),
     typo: ["prepared", "prepare"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, closeClient: true, prepare: false },
+    booleans: ["autoMigrate", "closeClient", "prepare"],
   },
   {
     name: "mysqlStore",
     make: (o) => mysqlStore({ execute: unused, query: unused }, o as never),
     typo: ["closeclient", "closeClient"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: false, purgeEvery: 0, purgeBatch: 10, closeClient: true },
+    booleans: ["autoMigrate", "closeClient"],
   },
   {
     name: "redisStore",
     make: (o) => redisStore({ sendCommand: unused }, o as never),
     typo: ["prefx", "prefix"],
     all: { prefix: "p:", timeoutMs: 1000, closeClient: true },
+    booleans: ["closeClient"],
   },
   {
     name: "mongoStore",
     make: (o) => mongoStore({ collection: () => ({ updateOne: unused, findOne: unused, deleteMany: unused, createIndex: unused }) }, o as never),
     typo: ["colection", "collection"],
     all: { collection: "c", database: "d", timeoutMs: 1000, autoMigrate: false, closeClient: true },
+    booleans: ["autoMigrate", "closeClient"],
   },
   {
     name: "upstashStore",
     make: (o) => upstashStore({ evalsha: unused, eval: unused, get: unused, set: unused }, o as never),
     typo: ["allowClientRetires", "allowClientRetries"],
     all: { prefix: "p:", timeoutMs: 1000, allowClientRetries: true },
+    booleans: ["allowClientRetries"],
   },
   {
     name: "neonStore",
     make: (o) => neonStore(Object.assign(async () => [], { query: unused }), o as never),
     typo: ["automigrate", "autoMigrate"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+    booleans: ["autoMigrate"],
   },
   {
     name: "planetscaleStore",
     make: (o) => planetscaleStore({ execute: unused }, o as never),
     typo: ["purgeEvry", "purgeEvery"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+    booleans: ["autoMigrate"],
   },
   {
     name: "d1Store",
     make: (o) => d1Store({ prepare: () => { throw new Error("not contacted"); } }, o as never),
     typo: ["timeout", "timeoutMs"],
     all: { table: "t_opts", timeoutMs: 1000, autoMigrate: true, purgeEvery: 0, purgeBatch: 10 },
+    booleans: ["autoMigrate"],
   },
   {
     name: "durableObjectStore",
     make: (o) => durableObjectStore({ idFromName: (n) => n, get: () => ({ fetch: unused }) }, o as never),
     typo: ["prefixx", "prefix"],
     all: { prefix: "p:", timeoutMs: 1000 },
+    booleans: [],
   },
   {
     name: "denoKvStore",
     make: (o) => denoKvStore({ get: unused, atomic: () => { throw new Error("not contacted"); }, close: () => undefined }, o as never),
     typo: ["maxAttempt", "maxAttempts"],
     all: { prefix: "p", timeoutMs: 1000, maxAttempts: 3, closeClient: true },
+    booleans: ["closeClient"],
   },
   {
     name: "idbStore",
     make: (o) => idbStore(o as never),
     typo: ["purgeBatches", "purgeBatch"],
     all: { store: (_mode: unknown, _callback: unknown) => unused(), timeoutMs: 1000, purgeEvery: 0, purgeBatch: 10 },
+    booleans: [],
   },
 ];
 
@@ -180,7 +194,7 @@ function configError(run: () => unknown): string {
 
 // Found by a fresh-user test: `sqliteStore(db, { tabel: "x" })` was accepted, and the default table used.
 describe("every store factory refuses an option it does not know", () => {
-  for (const { name, make, typo, all } of factories) {
+  for (const { name, make, typo, all, booleans } of factories) {
     const [wrong, right] = typo;
     it(`${name}: a misspelled option is a TempIDConfigError naming it and the closest known option`, () => {
       expect(configError(() => make({ [wrong]: all[right] }))).toBe(`${name}: unknown option "${wrong}" (did you mean "${right}"?)`);
@@ -197,6 +211,24 @@ describe("every store factory refuses an option it does not know", () => {
       expect(() => make({})).not.toThrow();
       expect(() => make(all)).not.toThrow();
       for (const [key, value] of Object.entries(all)) expect(() => make({ [key]: value })).not.toThrow();
+    });
+
+    // Found by the breaker: d1Store({ autoMigrate: "false" }) (a string from an env var) turned table
+    // creation on; denoKvStore({ closeClient: "true" }) was accepted and close() left the handle open.
+    it(`${name}: every boolean option (${booleans.join(", ") || "none"}) refuses anything but true or false, naming the option and the type`, () => {
+      for (const key of booleans) {
+        expect(typeof all[key], `${key} is listed with a boolean value`).toBe("boolean");
+        expect(() => make({ [key]: true })).not.toThrow();
+        expect(() => make({ [key]: false })).not.toThrow();
+        expect(configError(() => make({ [key]: "false" }))).toBe(`${key} must be true or false, not a string ("false")`);
+        expect(configError(() => make({ [key]: "true" }))).toBe(`${key} must be true or false, not a string ("true")`);
+        expect(configError(() => make({ [key]: 0 }))).toBe(`${key} must be true or false, not a number (0)`);
+        expect(configError(() => make({ [key]: 1 }))).toBe(`${key} must be true or false, not a number (1)`);
+        expect(configError(() => make({ [key]: null }))).toBe(`${key} must be true or false, not null`);
+        expect(configError(() => make({ [key]: {} }))).toBe(`${key} must be true or false, not an object`);
+      }
+      // Every option given a boolean in the documented list is one of them: none is left unchecked.
+      expect(Object.keys(all).filter((key) => typeof all[key] === "boolean")).toEqual(booleans);
     });
 
     it(`${name}: options that are not an object are a TempIDConfigError`, () => {
@@ -232,5 +264,46 @@ describe("checkOptionKeys", () => {
     expect(editDistance("cable", "table")).toBe(1);
     expect(editDistance("", "ab")).toBe(2);
     expect(editDistance("prefix", "table")).toBeGreaterThan(2);
+  });
+});
+
+// The breaker's repros, end to end: the refused value never reaches the behaviour it would have changed.
+describe("a boolean option given as a string is refused, not read as truthy", () => {
+  it('d1Store({ autoMigrate: "false" }) is a TempIDConfigError; no statement (CREATE TABLE included) is sent', () => {
+    const sent: string[] = [];
+    const db = {
+      prepare(sql: string) {
+        sent.push(sql);
+        const statement = {
+          bind: () => statement,
+          all: async () => ({ results: [{ count: 1 }], meta: { changes: 1 } }),
+          run: async () => ({ meta: { changes: 0 } }),
+        };
+        return statement;
+      },
+    };
+    expect(configError(() => d1Store(db, { autoMigrate: "false" as never }))).toBe('autoMigrate must be true or false, not a string ("false")');
+    expect(sent).toEqual([]);
+  });
+
+  it('denoKvStore({ closeClient: "true" }) is a TempIDConfigError (it was accepted, and close() left the handle open)', async () => {
+    let closed = false;
+    const kv = { get: unused, atomic: () => { throw new Error("not contacted"); }, close: () => { closed = true; } };
+    expect(configError(() => denoKvStore(kv as never, { closeClient: "true" as never }))).toBe('closeClient must be true or false, not a string ("true")');
+    await denoKvStore(kv as never, { closeClient: true }).close();
+    expect(closed).toBe(true);
+  });
+});
+
+describe("checkBoolean", () => {
+  it("undefined is the default; true and false are themselves; anything else is refused", () => {
+    expect(checkBoolean(undefined, "x", true)).toBe(true);
+    expect(checkBoolean(undefined, "x", false)).toBe(false);
+    expect(checkBoolean(false, "x", true)).toBe(false);
+    expect(checkBoolean(true, "x", false)).toBe(true);
+    expect(configError(() => checkBoolean("a long string that goes on and on", "x", true))).toBe('x must be true or false, not a string ("a long string that g…")');
+    expect(configError(() => checkBoolean([], "x", true))).toBe("x must be true or false, not an array");
+    expect(configError(() => checkBoolean(1n, "x", true))).toBe("x must be true or false, not a bigint (1)");
+    expect(configError(() => checkBoolean(() => true, "x", true))).toBe("x must be true or false, not a function");
   });
 });
