@@ -12,7 +12,6 @@ import {
   formatRemaining,
   generateSecret,
   inspectToken,
-  MemoryStore,
   TempIDConfigError,
   TempIDError,
   type Format,
@@ -298,11 +297,11 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** The seed README's walk-through, run for real on the embedded default (the memory store). */
+/** The seed README's walk-through, run for real on the embedded default store (a MemoryStore in this process). */
 async function demo(): Promise<void> {
   const secret = process.env.TEMPID_SECRET || generateSecret();
   if (!process.env.TEMPID_SECRET) out("(no TEMPID_SECRET set: this demo uses a fresh random secret)");
-  const t = createTempID({ secret, store: new MemoryStore() });
+  const t = createTempID({ secret }); // the default store: an in-process MemoryStore, made on first use
   const step = (title: string) => out(`\n# ${title}`);
 
   step("TempID.new('15m'): create a token");

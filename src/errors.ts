@@ -125,7 +125,7 @@ export class TempIDConfigError extends TempIDError {
 export class TempIDUnsupportedError extends TempIDError {
   /** @internal */
   static override readonly errorName: string = "TempIDUnsupportedError";
-  constructor(message: string) {
+  constructor(message = "purpose and bind do not exist in the V2 format") {
     super("ERR_TEMPID_UNSUPPORTED", message);
   }
 }

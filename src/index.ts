@@ -10,5 +10,6 @@ export type { StandardSchemaV1, InferInput, InferOutput } from "./schema.js";
 export * from "./errors.js";
 export { type UseStore, REVOKED_COUNT, MAX_STORE_LIMIT, COUNTER_GRACE_SECONDS } from "./store.js";
 export { MemoryStore } from "./memory-store.js";
+export type { DefaultStore } from "./default-store.js";
 export { inspectToken, type TokenInfo } from "./inspect.js";
 export { generateSecret } from "./generate-secret.js";

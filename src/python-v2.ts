@@ -36,7 +36,7 @@ function v2Keys(keyring: Keyring): Promise<V2Key[]> {
 
 function assertNoContext(ctx: ContextOptions): void {
   if (ctx.purpose !== undefined || ctx.bind !== undefined) {
-    throw new TempIDUnsupportedError("purpose and bind do not exist in the V2 format");
+    throw new TempIDUnsupportedError();
   }
 }
 

@@ -8,6 +8,7 @@ import { TempIDArgumentError, TempIDError, TempIDSchemaError, TempIDUnsupportedE
 import type { JsonCompatible, JsonValue } from "./payload.js";
 import { type InferInput, type InferOutput, isStandardSchema, type StandardSchemaV1, validateWith } from "./schema.js";
 import type { UseStore } from "./store.js";
+import type { DefaultStore } from "./default-store.js";
 import type { TokenContext } from "./uses.js";
 
 /** The token's store calls (uses.ts), loaded the first time a token with maxUses needs one. */
@@ -67,16 +68,19 @@ export interface UsesInfo {
   left: number | null;
 }
 
-/** An instance: its own secret(s), store, clock and options. `createTempID()` makes one. */
-export interface TempIDInstance {
-  "new"<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
-  "new"<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
+/**
+ * An instance: its own secret(s), store, clock and options. `createTempID()` makes one. `S` is its store's
+ * type: the store you gave, or the default store (a `MemoryStore`'s `size` and `purgeExpired()` included).
+ */
+export interface TempIDInstance<S extends UseStore = UseStore> {
+  "new"<S extends StandardSchemaV1>(expiresIn: Duration | undefined, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
+  "new"<P = JsonValue>(expiresIn?: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
   verify<S extends StandardSchemaV1>(token: string, options: VerifyOptions & { schema: S }): Promise<Validated<S> | null>;
   verify<P = unknown>(token: string, options?: VerifyOptions): Promise<TempID<P> | null>;
   fromString<S extends StandardSchemaV1>(token: string, options: FromStringOptions & { schema: S }): Promise<Validated<S>>;
   fromString<P = unknown>(token: string, options?: FromStringOptions): Promise<TempID<P>>;
   /** The store `use()` counts in. */
-  readonly store: UseStore;
+  readonly store: S;
   /** The format new tokens are minted in. */
   readonly format: Format;
   /** "node" when Node's native crypto is used, "webcrypto" otherwise. */
@@ -121,10 +125,10 @@ export class TempID<P = unknown> {
   }
 
   /** Creates a token on the default instance. */
-  static new<S extends StandardSchemaV1>(expiresIn: Duration, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
-  static new<P = JsonValue>(expiresIn: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
-  static async new(expiresIn: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
-    return (defaultInstance() as unknown as { "new"(d: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
+  static new<S extends StandardSchemaV1>(expiresIn: Duration | undefined, options: NewOptions<InferInput<S>> & { schema: S }): Promise<Validated<S>>;
+  static new<P = JsonValue>(expiresIn?: Duration, options?: NewOptions<P> & JsonOnly<P> & { schema?: undefined }): Promise<TempID<P>>;
+  static async new(expiresIn?: Duration, options?: NewOptions<never>): Promise<TempID<unknown>> {
+    return (defaultInstance() as unknown as { "new"(d?: Duration, o?: unknown): Promise<TempID<unknown>> }).new(expiresIn, options);
   }
 
   /** Checks a token on the default instance: the token, or null for anything wrong with it. Never throws for a bad token. */
@@ -257,6 +261,9 @@ class Token<P> extends TempID<P> {
 }
 
 /** Creates an instance with its own secret(s), store, clock and options. Throws TempIDConfigError for bad options. */
+export function createTempID<S extends UseStore>(options: TempIDOptions & { store: S }): TempIDInstance<S>;
+export function createTempID(options?: TempIDOptions & { store?: undefined }): TempIDInstance<DefaultStore>;
+export function createTempID(options?: TempIDOptions): TempIDInstance;
 export function createTempID(options: TempIDOptions = {}): TempIDInstance {
   const config = resolveConfig(options);
   const codec = new Codec(config);
@@ -277,7 +284,7 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
   }
 
   const instance = {
-    async new(expiresIn: Duration, opts: NewOptions<unknown> | null = {}): Promise<TempID<unknown>> {
+    async new(expiresIn: Duration = "10m", opts: NewOptions<unknown> | null = {}): Promise<TempID<unknown>> {
       const options = checkOptions(opts, NEW_KEYS, "new()");
       const seconds = parseDuration(expiresIn);
       const now = readClock(config.clock);
@@ -290,6 +297,9 @@ export function createTempID(options: TempIDOptions = {}): TempIDInstance {
     },
     async verify(token: string, opts: VerifyOptions | null = {}): Promise<TempID<unknown> | null> {
       const options = checkOptions(opts, VERIFY_KEYS, "verify()");
+      // Where only V2 is accepted, a purpose or bind could never match: a mistake, said at once. (Where V3 is
+      // accepted too, a V2 token asked for one is simply not the token asked for: null.)
+      if (!config.accept.has("v3") && (options.purpose !== undefined || options.bind !== undefined)) throw new TempIDUnsupportedError();
       let tid: TempID<unknown>;
       try {
         const decoded = await codec.check(tokenText(token), options);
