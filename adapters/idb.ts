@@ -43,7 +43,11 @@ export interface IdbStoreOptions {
   store?: IdbKeyvalStore;
   /** Bound on each call in ms (default 5,000). A consume past it rejects and may still count once, later. */
   timeoutMs?: number;
-  /** One background sweep of expired entries every this many writes (default 100; 0 turns it off). */
+  /**
+   * One background sweep of expired entries every this many writes (default 100; 0 turns it off). Writes
+   * are counted per store instance from a random phase (the first sweep after 1..purgeEvery writes), so
+   * short-lived stores sweep too: on average once per purgeEvery writes.
+   */
   purgeEvery?: number;
   /** Entries a sweep visits at most (default 1,000). */
   purgeBatch?: number;
@@ -146,7 +150,9 @@ export class IdbUseStore implements UseStore {
 
   /**
    * Deletes every expired entry now, a batch (`purgeBatch` entries, one transaction) at a time, and
-   * resolves with how many it deleted. O(entries); normal traffic does this a batch at a time anyway.
+   * resolves with how many it deleted. O(entries); normal traffic does this a batch at a time anyway
+   * (going by each call's clock reading). `nowMs` defaults to `Date.now()`: pass your TempID instance's
+   * clock reading when it is not the system clock.
    */
   purgeExpired(nowMs: number = Date.now()): Promise<number> {
     if (this.#closed) return Promise.reject(closedError());

@@ -202,7 +202,8 @@ export class MongoUseStore implements UseStore {
   /**
    * Deletes every expired counter now; resolves to the number deleted. The TTL index does this by itself
    * (MongoDB's TTL monitor runs every 60 s); this also reaches documents the Python package wrote, which
-   * have no Date field.
+   * have no Date field. `nowMs` defaults to `Date.now()`: pass your TempID instance's clock reading when it
+   * is not the system clock.
    */
   async purgeExpired(nowMs: number = Date.now()): Promise<number> {
     return this.#call("purgeExpired", async () => {

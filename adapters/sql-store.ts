@@ -28,7 +28,11 @@ export interface SqlStoreOptions {
   timeoutMs?: number;
   /** Create the table and index on first use. Default true; set false and call `migrate()` yourself. */
   autoMigrate?: boolean;
-  /** Run one bounded purge of expired rows every this many writes (0 = never). Default 100. */
+  /**
+   * Run one bounded purge of expired rows every this many writes (0 = never). Default 100. Writes are
+   * counted per store instance from a random phase (the first purge after 1..purgeEvery writes), so stores
+   * made per request purge too: on average once per purgeEvery writes, however many instances share them.
+   */
   purgeEvery?: number;
   /** Rows deleted at most by one background purge. Default 1000. */
   purgeBatch?: number;
@@ -164,7 +168,11 @@ export class SqlUseStore implements UseStore {
     await bounded("migrate", this.#timeoutMs, () => this.#migrate());
   }
 
-  /** Deletes every expired row now, in batches; resolves to the number deleted. Normal traffic does this a batch at a time. */
+  /**
+   * Deletes every expired row now, in batches; resolves to the number deleted. Normal traffic does this a
+   * batch at a time (going by each call's clock reading). `nowMs` defaults to `Date.now()`: pass your TempID
+   * instance's clock reading when it is not the system clock.
+   */
   async purgeExpired(nowMs: number = Date.now()): Promise<number> {
     let total = 0;
     for (;;) {

@@ -210,24 +210,53 @@ export class OnceMigration {
   }
 }
 
+/** Where each new AmortisedPurge draws its phase: Math.random unless a test set another source. */
+let purgePhaseRandom: () => number = Math.random;
+
+/**
+ * For tests: the source of each new AmortisedPurge's phase (a number in [0, 1), as Math.random gives).
+ * Returns the previous source, to put back.
+ */
+export function setPurgePhaseRandom(random: () => number): () => number {
+  const previous = purgePhaseRandom;
+  purgePhaseRandom = random;
+  return previous;
+}
+
 /**
  * Deletes expired rows a batch at a time inside normal traffic: every `every` writes, one bounded DELETE of
  * at most `batch` rows runs in the background (never delaying or failing the call that triggered it).
  * With the defaults (1,000 rows every 100 writes) deletion outpaces creation tenfold, so a table holds
  * roughly the live counters plus at most a few batches of expired ones.
+ *
+ * Writes are counted per store instance, and an app may make a store per request (a Worker's
+ * `d1Store(env.DB)` in `fetch()`): counting from 0 each time, such a store never reached `every` and nothing
+ * was ever purged. So each instance starts at a random phase: its first purge comes after a uniformly
+ * random 1..`every` writes, then one every `every`. A store that makes one write purges with probability
+ * 1/`every`; across any number of instances, short-lived or not, that is one purge per `every` writes on
+ * average.
  */
 export class AmortisedPurge {
-  #writes = 0;
+  /** Writes left before the next purge. */
+  #untilPurge: number;
   #running: Promise<void> | undefined;
   constructor(
     private readonly every: number,
     private readonly purge: (nowMs: number) => Promise<unknown>,
-  ) {}
+    random: () => number = purgePhaseRandom,
+  ) {
+    this.#untilPurge = every === 0 ? 0 : firstPurgeAfter(every, random);
+  }
 
-  /** Call after each write; `every` = 0 turns the background purge off. */
+  /**
+   * Call after each write, with that call's clock reading (the purge goes by it, never by Date.now());
+   * `every` = 0 turns the background purge off.
+   */
   tick(nowMs: number): void {
-    if (this.every === 0 || ++this.#writes < this.every || this.#running !== undefined) return;
-    this.#writes = 0;
+    if (this.every === 0) return;
+    if (this.#untilPurge > 0) this.#untilPurge--;
+    if (this.#untilPurge > 0 || this.#running !== undefined) return;
+    this.#untilPurge = this.every;
     // A failed purge only delays cleanup; the next tick tries again.
     this.#running = this.purge(nowMs).then(
       () => undefined,
@@ -241,6 +270,13 @@ export class AmortisedPurge {
   async idle(): Promise<void> {
     await this.#running;
   }
+}
+
+/** Uniform in 1..every from a draw in [0, 1); a draw outside it (a faulty source) is clamped into range. */
+function firstPurgeAfter(every: number, random: () => number): number {
+  const draw = random();
+  const n = Number.isFinite(draw) ? Math.floor(draw * every) + 1 : every;
+  return Math.min(Math.max(n, 1), every);
 }
 
 /** What a closed store rejects every later call with. */
