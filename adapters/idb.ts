@@ -5,19 +5,26 @@
  * shares the counts; other devices, other browsers and other profiles do not, and the user can clear them
  * (site data, private windows). It limits uses inside this browser; it is not a server-side guarantee.
  *
- * Atomicity: a consume is one `update(key, updater, store)` of idb-keyval, which opens ONE `readwrite`
- * transaction on the object store and, inside it, issues `get(key)` and — from that request's success
- * callback, while the transaction is still active — `put(updater(old), key)`; it resolves on the
- * transaction's `complete` event (idb-keyval 6.x, dist/index.js `update`). IndexedDB runs readwrite
- * transactions whose scopes overlap one after the other, in creation order, across every connection to the
- * database (tabs and workers of the origin included), so no other write lands between the read and the
- * write: exactly `limit` uses are granted. A refusal writes nothing (the updater throws before the put, so
- * the transaction commits with only the read). A grant is reported after `complete`, i.e. after commit.
+ * Atomicity: a consume opens ONE `readwrite` transaction through the idb-keyval store and, inside it,
+ * issues `get(key)` and — from that request's success callback, while the transaction is still active —
+ * `put(next, key)`, as idb-keyval's own `update()` does. IndexedDB runs readwrite transactions whose scopes
+ * overlap one after the other, in creation order, across every connection to the database (tabs and
+ * workers of the origin included), so no other write lands between the read and the write: exactly
+ * `limit` uses are granted. A refusal writes nothing (the transaction commits with only the read).
+ *
+ * Nothing is granted, and no revocation reported done, unless the store called back with an object store,
+ * the decision was made on what it read, and the transaction then fired `complete` (committed). A `store`
+ * that never calls back (idb-keyval's `createStore` passed uncalled, instead of `createStore("db",
+ * "store")`) fails every call with a TempIDStoreError; `createStore` itself is refused at construction.
  *
  * Expiry: values are `{ count, expiresAt }` (unix seconds); one whose `expiresAt <= now` counts as absent
  * (a use overwrites it with a fresh counter). Expired entries are reclaimed without a cleanup job: every
  * `purgeEvery` writes (grants and revocations) one background sweep visits at most `purgeBatch` entries
- * with a cursor, resuming where the previous sweep stopped, and deletes the expired ones. With the defaults
+ * with a cursor, resuming where the previous sweep stopped, and deletes the expired ones. The sweep (and
+ * `purgeExpired()`) deletes only entries exactly as this store writes them: a string key and a value with
+ * the two own fields `count` (an integer from 1 to REVOKED_COUNT) and `expiresAt` (an integer). Give the
+ * store an object store of its own all the same: an app's record of that exact shape would be taken for a
+ * counter, read, counted on and deleted. With the defaults
  * (1,000 entries every 100 writes) that is O(1) amortised per call (10 entries visited per write) and the
  * sweep passes over the whole store every (entries / 10) writes.
  *
@@ -26,7 +33,7 @@
  * granted).
  */
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
-import { get, promisifyRequest, set, update, type UseStore as KeyvalStore } from "idb-keyval";
+import { createStore, promisifyRequest, type UseStore as KeyvalStore } from "idb-keyval";
 import { AmortisedPurge, DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
 
 /** An idb-keyval store: what `createStore(dbName, storeName)` returns. */
@@ -34,8 +41,9 @@ export type IdbKeyvalStore = KeyvalStore;
 
 export interface IdbStoreOptions {
   /**
-   * The idb-keyval store to count in: `createStore(dbName, storeName)`. Give it a database of its own
-   * (idb-keyval creates the object store only when it creates the database). Default: database "tempid",
+   * The idb-keyval store to count in: `createStore(dbName, storeName)` (called: not `createStore` itself).
+   * Give it a database of its own (idb-keyval creates the object store only when it creates the database),
+   * and an object store tempid alone writes to: expired entries shaped exactly like a counter are deleted. Default: database "tempid",
    * object store "uses", laid out as `createStore("tempid", "uses")` would, on a connection the store opens,
    * closes on `close()`, and closes meanwhile whenever another tab upgrades or deletes that database
    * (reopening on the next call); a store you pass stays yours.
@@ -63,8 +71,19 @@ interface Counter {
   expiresAt: number;
 }
 
-/** Thrown by the updater to end a transaction without a put (a refusal); never leaves the store. */
-const REFUSED: unique symbol = Symbol("refused");
+/** What a `store` that never called back with an object store is told. */
+const NEVER_CALLED_BACK =
+  'the `store` given to idbStore() never called back with an object store, so nothing was read or written: ' +
+  'pass createStore("db", "store"), not createStore';
+
+/** The exact shape this store writes under a string key: anything else in the object store is not ours. */
+function isCounterEntry(key: IDBValidKey, value: unknown): value is Counter {
+  if (typeof key !== "string" || typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const names = Object.keys(value);
+  if (names.length !== 2 || !names.includes("count") || !names.includes("expiresAt")) return false;
+  const { count, expiresAt } = value as Record<string, unknown>;
+  return Number.isSafeInteger(count) && (count as number) >= 1 && (count as number) <= REVOKED_COUNT && Number.isSafeInteger(expiresAt);
+}
 
 /** A use-count store in IndexedDB (one browser profile: every tab of the origin shares the counts). */
 export function idbStore(options: IdbStoreOptions = {}): IdbUseStore {
@@ -96,6 +115,8 @@ export class IdbUseStore implements UseStore {
       this.#store = this.#own.store;
       this.#where = 'IndexedDB database "tempid", object store "uses"';
       this.#missingHint = missingObjectStoreHint("tempid", "uses");
+    } else if ((options.store as unknown) === createStore || (typeof options.store === "function" && options.store.name === "createStore")) {
+      throw new TempIDConfigError('idbStore: `store` is idb-keyval\'s createStore itself: pass createStore("db", "store"), not createStore');
     } else if (typeof options.store === "function") {
       this.#store = options.store;
       this.#own = undefined;
@@ -112,30 +133,51 @@ export class IdbUseStore implements UseStore {
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve(false);
     const nowSec = toNowSec(nowMs);
     return this.#bounded("consume", async () => {
-      try {
-        // One readwrite transaction: get, then put from the get's success callback (see the file comment).
-        await update<unknown>(
-          key,
-          (old) => {
-            const live = this.#read(old, nowSec);
-            if (live === undefined) return { count: 1, expiresAt: expiresAtSec } satisfies Counter;
-            if (live.count >= limit) throw REFUSED;
-            return { count: live.count + 1, expiresAt: live.expiresAt } satisfies Counter;
-          },
-          this.#store,
-        );
-      } catch (err) {
-        if (err === REFUSED) return false;
-        throw err;
-      }
-      this.#purge.tick(nowMs);
-      return true;
+      // One readwrite transaction: get, then put from the get's success callback (see the file comment).
+      const granted = await this.#transact("readwrite", (objectStore) => {
+        let outcome: { granted: boolean } | { error: unknown } | undefined;
+        const request = objectStore.get(key);
+        request.onsuccess = () => {
+          let next: Counter | undefined;
+          try {
+            const live = this.#read(request.result, nowSec);
+            if (live === undefined) next = { count: 1, expiresAt: expiresAtSec };
+            else if (live.count < limit) next = { count: live.count + 1, expiresAt: live.expiresAt };
+          } catch (err) {
+            // Malformed or corrupt: nothing is written; the transaction commits with only the read.
+            outcome = { error: err };
+            return;
+          }
+          if (next !== undefined) objectStore.put(next, key);
+          outcome = { granted: next !== undefined };
+        };
+        // Read once the transaction has committed: a grant is never reported before its write is stored.
+        return () => {
+          if (outcome === undefined) throw new TempIDStoreError("consume failed: the transaction completed without reading the counter; nothing was granted");
+          if ("error" in outcome) throw outcome.error;
+          return outcome.granted;
+        };
+      });
+      if (granted) this.#purge.tick(nowMs);
+      return granted;
     });
   }
 
   used(key: string, nowMs: number): Promise<number> {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#bounded("used", async () => this.#read(await get<unknown>(key, this.#store), toNowSec(nowMs))?.count ?? 0);
+    const nowSec = toNowSec(nowMs);
+    return this.#bounded("used", async () => {
+      const value = await this.#transact("readonly", (objectStore) => {
+        let read: { value: unknown } | undefined;
+        const request = objectStore.get(key);
+        request.onsuccess = () => (read = { value: request.result });
+        return () => {
+          if (read === undefined) throw new TempIDStoreError("used failed: the transaction completed without reading the counter");
+          return read.value;
+        };
+      });
+      return this.#read(value, nowSec)?.count ?? 0;
+    });
   }
 
   revoke(key: string, expiresAtSec: number, nowMs: number): Promise<void> {
@@ -143,7 +185,11 @@ export class IdbUseStore implements UseStore {
     if (tokenExpired(expiresAtSec, nowMs)) return Promise.resolve();
     return this.#bounded("revoke", async () => {
       // One put (its own readwrite transaction): whatever was there, corrupt values included, is replaced.
-      await set(key, { count: REVOKED_COUNT, expiresAt: expiresAtSec } satisfies Counter, this.#store);
+      // Reported done only once that transaction has committed.
+      await this.#transact("readwrite", (objectStore) => {
+        objectStore.put({ count: REVOKED_COUNT, expiresAt: expiresAtSec } satisfies Counter, key);
+        return () => undefined;
+      });
       this.#purge.tick(nowMs);
     });
   }
@@ -178,6 +224,36 @@ export class IdbUseStore implements UseStore {
     this.#closed = true;
     await this.#purge.idle();
     if (this.#own !== undefined) await bounded("close", this.#timeoutMs, () => this.#own!.close());
+  }
+
+  /**
+   * Runs `body` in one transaction of the idb-keyval store: `body` issues its requests on the object store
+   * and returns how to read its result, which is read once the transaction has fired `complete` (its
+   * writes committed). A store that never calls back with an object store (or only after answering)
+   * fails with a TempIDStoreError, and a late callback then does nothing: no write is ever made or reported
+   * without the other.
+   */
+  async #transact<T>(mode: IDBTransactionMode, body: (objectStore: IDBObjectStore) => () => T): Promise<T> {
+    let committed: Promise<() => T> | undefined;
+    let abandoned = false;
+    await this.#store(mode, (objectStore) => {
+      if (abandoned) return Promise.reject(new TempIDStoreError(NEVER_CALLED_BACK));
+      if (typeof objectStore !== "object" || objectStore === null || typeof objectStore.get !== "function") {
+        committed = Promise.reject(new TempIDStoreError(NEVER_CALLED_BACK));
+        committed.catch(() => undefined);
+        return committed;
+      }
+      const result = body(objectStore);
+      committed = promisifyRequest(objectStore.transaction).then(() => result);
+      // Awaited below; marked handled here in case the store's own promise rejects first.
+      committed.catch(() => undefined);
+      return committed;
+    });
+    if (committed === undefined) {
+      abandoned = true;
+      throw new TempIDStoreError(NEVER_CALLED_BACK);
+    }
+    return (await committed)();
   }
 
   /**
@@ -231,11 +307,12 @@ export class IdbUseStore implements UseStore {
 
   /**
    * Visits at most `purgeBatch` entries from `from` on (the start when undefined) in one readwrite
-   * transaction, deleting the expired ones (malformed values are left alone). `next` is where the following
+   * transaction, deleting the expired counters (only entries exactly as this store writes them: see
+   * `isCounterEntry`; malformed values and an app's own entries are left alone). `next` is where the following
    * batch starts: undefined when the cursor reached the end.
    */
   #sweepBatch(nowSec: number, from: IDBValidKey | undefined): Promise<{ deleted: number; next: IDBValidKey | undefined }> {
-    return this.#store("readwrite", (objectStore) => {
+    return this.#transact("readwrite", (objectStore) => {
       let deleted = 0;
       let visited = 0;
       let next: IDBValidKey | undefined;
@@ -264,14 +341,14 @@ export class IdbUseStore implements UseStore {
           return;
         }
         visited++;
-        const value = cursor.value as Partial<Counter> | null;
-        if (typeof value === "object" && value !== null && typeof value.expiresAt === "number" && value.expiresAt <= nowSec) {
+        // Only what this store writes, exactly (see the file comment): an app's own entries are left alone.
+        if (isCounterEntry(cursor.key, cursor.value) && cursor.value.expiresAt <= nowSec) {
           cursor.delete();
           deleted++;
         }
         cursor.continue();
       };
-      return promisifyRequest(objectStore.transaction).then(() => ({ deleted, next }));
+      return () => ({ deleted, next });
     });
   }
 }
