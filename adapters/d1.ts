@@ -18,7 +18,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import type { SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
+import { type OptionKeys, checkBoolean, checkOptionKeys, isRpcStub } from "./store-kit.js";
 
 /** What D1 reports about a statement (`meta.changes`: rows inserted, updated or deleted). */
 export interface D1MetaLike {
@@ -59,6 +59,11 @@ export function d1Store(db: D1DatabaseLike, options: D1StoreOptions = {}): SqlUs
   checkOptionKeys(options, D1_STORE_OPTION_KEYS, "d1Store");
   if (typeof db !== "object" || db === null || typeof db.prepare !== "function") {
     throw new TempIDConfigError("d1Store takes a D1 database binding (env.DB) or a session from env.DB.withSession()");
+  }
+  if (isRpcStub(db)) {
+    throw new TempIDConfigError(
+      "d1Store takes a D1 database binding (env.DB) or a session from env.DB.withSession(), not a service binding or a Durable Object stub (an RPC stub: every call would fail)",
+    );
   }
   const autoMigrate = checkBoolean(options?.autoMigrate, "autoMigrate", false);
   return new SqlUseStore("sqlite", new D1Runner(db), { ...options, autoMigrate });

@@ -23,7 +23,7 @@
  * Durable Object class (fetch + alarm), and the platform types are declared structurally below.
  */
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError, type UseStore } from "@tempid/core";
-import { DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
+import { DEFAULT_TIMEOUT_MS, type OptionKeys, bounded, checkOptionKeys, checkPositiveInt, isRpcStub, closedError, corruptCount, toNowSec, tokenExpired } from "./store-kit.js";
 
 /** The protocol version the store sends and the object accepts. */
 const PROTOCOL = 1;
@@ -289,6 +289,12 @@ export class DurableObjectUseStore implements UseStore {
       typeof namespace.get !== "function"
     ) {
       throw new TempIDConfigError("durableObjectStore takes a Durable Object namespace binding (env.TEMPID_COUNTERS) bound to TempIDCounter");
+    }
+    if (isRpcStub(namespace)) {
+      throw new TempIDConfigError(
+        "durableObjectStore takes the Durable Object namespace binding itself (env.TEMPID_COUNTERS, bound to TempIDCounter), " +
+          "not a stub from env.TEMPID_COUNTERS.get(id) nor a service binding (an RPC stub: every call would fail)",
+      );
     }
     if (options === null || typeof options !== "object") throw new TempIDConfigError("store options must be an object");
     if (options.prefix !== undefined && typeof options.prefix !== "string") throw new TempIDConfigError("prefix must be a string");

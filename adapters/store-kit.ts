@@ -279,6 +279,20 @@ function firstPurgeAfter(every: number, random: () => number): number {
   return Math.min(Math.max(n, 1), every);
 }
 
+/**
+ * True for a Cloudflare RPC stub (a Durable Object stub from `env.NS.get(id)`, a service binding): it
+ * answers every property with a function, so a structural check for `prepare` or `idFromName` and `get`
+ * passes, and every later call fails with a DataCloneError. A property no real binding has is read: from a
+ * stub it is a function (a read that throws counts too); a D1 binding or a namespace has none.
+ */
+export function isRpcStub(value: object): boolean {
+  try {
+    return typeof (value as Record<string, unknown>)["tempidNoSuchBindingProperty"] === "function";
+  } catch {
+    return true;
+  }
+}
+
 /** What a closed store rejects every later call with. */
 export function closedError(): TempIDStoreError {
   return new TempIDStoreError("this store is closed");
