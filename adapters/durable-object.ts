@@ -314,7 +314,9 @@ export class DurableObjectUseStore implements UseStore {
   async used(key: string, nowMs: number): Promise<number> {
     const body = await this.#call("used", key, { now: nowMs });
     const count = body["count"];
-    if (!isInt(count) || count < 0 || count > REVOKED_COUNT) throw unexpected("used", body);
+    // A count above REVOKED_COUNT (a hand edit, a faulty writer) is passed on as it is: no use is granted
+    // on it, and the core reads it as used up (as revoked), as every other store does.
+    if (!isInt(count) || count < 0) throw unexpected("used", body);
     return count;
   }
 

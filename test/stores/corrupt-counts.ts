@@ -62,3 +62,25 @@ export async function checkCorruptCounts(store: UseStore, raw: RawAccess, where:
   expect(await store.used(revoked, now)).toBe(REVOKED_COUNT);
   expect(await store.consume(revoked, 5, exp, now)).toBe(false);
 }
+
+/**
+ * A live counter above REVOKED_COUNT (a hand edit, a faulty writer): no grant, and read as used up, as
+ * revoked is (usesInfo() { left: 0 }, verify(…, { checkUses: true }) null), never an error blaming the
+ * setup. Found by the breaker: the Durable Object store threw a TempIDStoreError blaming the binding,
+ * where IndexedDB and Deno KV read it as used up. Stores whose column cannot hold it (PostgreSQL, MySQL
+ * INT) have nothing to check.
+ */
+export async function checkCountAboveRevoked(store: UseStore, raw: RawAccess): Promise<void> {
+  const now = Date.now();
+  const exp = Math.floor(now / 1000) + 3600;
+  const tempid = createTempID({ secret: SECRET, store, clock: () => now });
+  for (const count of [REVOKED_COUNT + 1, 3e9]) {
+    const tid = await tempid.new("10m", { maxUses: 3 });
+    await raw.write(tid.counterKey, count, exp);
+    expect(await tid.use()).toBe(false);
+    expect(await tid.usesInfo()).toEqual({ total: 3, used: 3, left: 0 });
+    expect(await tempid.verify(tid.toString(), { checkUses: true })).toBeNull();
+    expect(await store.used(tid.counterKey, now)).toBeGreaterThanOrEqual(REVOKED_COUNT);
+    expect(await raw.read(tid.counterKey)).toEqual({ count, expiresAt: exp });
+  }
+}

@@ -16,7 +16,7 @@ import {
   durableObjectStore,
 } from "@tempid/core/durable-object";
 import { describeStore } from "./conformance.js";
-import { checkCorruptCounts } from "./corrupt-counts.js";
+import { checkCorruptCounts, checkCountAboveRevoked } from "./corrupt-counts.js";
 import {
   type RawNamespace,
   COMPATIBILITY_DATE,
@@ -219,6 +219,19 @@ run("durable-object store: protocol checks, corrupt records", () => {
     );
   });
 
+  // Found by the breaker: use() refused, but usesInfo() and verify(…, { checkUses: true }) threw a
+  // TempIDStoreError blaming the binding; IndexedDB and Deno KV read the same value as used up.
+  it("a count above REVOKED_COUNT (3e9) reads as used up: use() false, usesInfo() { left: 0 }, checkUses null", async () => {
+    const store = durableObjectStore(ns, { prefix: "big:" });
+    await checkCountAboveRevoked(store, {
+      write: (key, count, expiresAt) => putCounter(ns, `big:${key}`, { count, expiresAt }),
+      async read(key) {
+        const counter = (await inspectCounter(ns, `big:${key}`)).entries["counter"] as { count: number; expiresAt: number } | undefined;
+        return counter ?? null;
+      },
+    });
+  });
+
   it("an unreadable record is an error for consume and used, never a grant; revoke overwrites it", async () => {
     const store = durableObjectStore(ns, { prefix: "bad:" });
     const key = `bad-${tag()}`;
@@ -334,9 +347,11 @@ describe("durable-object store: replies are checked (a fake namespace, no worker
     );
   });
 
-  it("used() refuses a count outside 0..REVOKED_COUNT; revoke() refuses a reply without ok: true", async () => {
+  it("used() refuses a count that is not a non-negative integer (one above REVOKED_COUNT is passed on: used up); revoke() refuses a reply without ok: true", async () => {
     await expect(durableObjectStore(answering(() => text(200, '{"count":-1}')).namespace).used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
-    await expect(durableObjectStore(answering(() => text(200, `{"count":${REVOKED_COUNT + 1}}`)).namespace).used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+    await expect(durableObjectStore(answering(() => text(200, '{"count":1.5}')).namespace).used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+    await expect(durableObjectStore(answering(() => text(200, '{"count":"3"}')).namespace).used("k", Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
+    expect(await durableObjectStore(answering(() => text(200, `{"count":${REVOKED_COUNT + 1}}`)).namespace).used("k", Date.now())).toBe(REVOKED_COUNT + 1);
     await expect(durableObjectStore(answering(() => text(200, '{"ok":1}')).namespace).revoke("k", exp, Date.now())).rejects.toBeInstanceOf(TempIDStoreError);
   });
 

@@ -18,7 +18,7 @@ import { createStore, get, set, type UseStore as KeyvalStore } from "idb-keyval"
 import { REVOKED_COUNT, TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { idbStore } from "@tempid/core/idb";
 import { describeStore } from "./conformance.js";
-import { checkCorruptCounts } from "./corrupt-counts.js";
+import { checkCorruptCounts, checkCountAboveRevoked } from "./corrupt-counts.js";
 import { STORE_NAME, closeKeyval, deleteDatabase, idbHarness, installFakeIndexedDB } from "../support/idb-harness.js";
 import { servicesRequired, uniqueName } from "../support/services.js";
 
@@ -191,6 +191,16 @@ describe("idb store: specific", () => {
       },
       /IndexedDB object store given to idbStore/,
     );
+    await s.close();
+  });
+
+  it("a count above REVOKED_COUNT reads as used up, as in every store that can hold one", async () => {
+    const { store } = keyval();
+    const s = idbStore({ store });
+    await checkCountAboveRevoked(s, {
+      write: (key, count, expiresAtSec) => set(key, { count, expiresAt: expiresAtSec }, store),
+      read: async (key) => ((await get(key, store)) as { count: number; expiresAt: number } | undefined) ?? null,
+    });
     await s.close();
   });
 

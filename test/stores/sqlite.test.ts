@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TempIDConfigError, TempIDStoreError } from "@tempid/core";
 import { type SqliteDatabaseLike, sqliteStore } from "@tempid/core/sqlite";
 import { describeStore } from "./conformance.js";
-import { checkCorruptCounts } from "./corrupt-counts.js";
+import { checkCorruptCounts, checkCountAboveRevoked } from "./corrupt-counts.js";
 import { sqliteHarness } from "../support/store-harnesses.js";
 
 describeStore(sqliteHarness());
@@ -309,6 +309,22 @@ describe("sqlite store: the deadline passing during the first statement of a con
 });
 
 describe("sqlite store: a negative count (corrupt row) is refused, never granted", () => {
+  it("a count above REVOKED_COUNT reads as used up, as in every store that can hold one", async () => {
+    const db = new Database(":memory:");
+    const store = sqliteStore(db, { purgeEvery: 0 });
+    await store.migrate();
+    await checkCountAboveRevoked(store, {
+      async write(key, count, expiresAt) {
+        db.prepare("INSERT OR REPLACE INTO tempid_uses (token_id, count, expires_at) VALUES (?, ?, ?)").run(key, count, expiresAt);
+      },
+      async read(key) {
+        const row = db.prepare("SELECT count, expires_at FROM tempid_uses WHERE token_id = ?").get(key) as { count: number; expires_at: number } | undefined;
+        return row === undefined ? null : { count: row.count, expiresAt: row.expires_at };
+      },
+    });
+    db.close();
+  });
+
   it("consume and used reject naming the value; the row is left; expired ones restart; revoke overwrites", async () => {
     const db = new Database(":memory:");
     const store = sqliteStore(db, { purgeEvery: 0 });
