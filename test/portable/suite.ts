@@ -370,7 +370,13 @@ function engineCases(lib: Core, fx: Fixtures, engine: Engine, add: (name: string
     await throwsCode(() => v2.new("1h", { bind: "x" }), "ERR_TEMPID_UNSUPPORTED", "V2 bind");
     await throwsCode(() => lib.createTempID({ secret: V2_SECRET, format: "v2", accept: ["v2"], purpose: "p" }), "ERR_TEMPID_CONFIG", "V2 instance purpose");
     const tid = await v2.new("1h");
-    equal(await v2.verify(tid.toString(), { purpose: "x" }), null, "a V2 token checked with a purpose is refused");
+    // Only V2 accepted: a purpose could never match, so asking for one throws (it used to be null for every token).
+    await throwsCode(() => v2.verify(tid.toString(), { purpose: "x" }), "ERR_TEMPID_UNSUPPORTED", "V2-only verify with a purpose");
+    await throwsCode(() => v2.verify("garbage", { bind: "x" }), "ERR_TEMPID_UNSUPPORTED", "V2-only verify with a bind");
+    // V3 accepted too: the V2 token is simply not one made for that purpose.
+    const both = lib.createTempID({ secret: [SECRET_A, V2_SECRET], accept: ["v3", "v2"], crypto: engine });
+    assert((await both.verify(tid.toString())) !== null, "a V2 token verifies without a purpose");
+    equal(await both.verify(tid.toString(), { purpose: "x" }), null, "a V2 token checked with a purpose is refused");
   });
 
   add("expiry follows the injected clock, to the millisecond", async () => {
