@@ -214,26 +214,29 @@ export async function mintV3(engine: Engine, m: V3Mint): Promise<{ bytes: Uint8A
 export async function openV3(
   engine: Engine,
   bytes: Uint8Array<ArrayBuffer>,
-  keys: { current: V3Key; byKid: Map<number, V3Key> },
+  keys: { current: V3Key; byKid: Map<number, V3Key[]> },
   context: Uint8Array<ArrayBuffer>,
 ): Promise<{ header: V3Header; plaintext: Uint8Array<ArrayBuffer> | undefined } | number | undefined> {
   const header = decodeHeader(bytes);
-  const key = header ? keys.byKid.get(header.kid) : undefined;
+  const candidates = header ? keys.byKid.get(header.kid) : undefined;
   const body = bytes.subarray(0, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
-  if (header === undefined || key === undefined) {
+  if (header === undefined || candidates === undefined) {
     await engine.hmac(keys.current.mac, concat(body, context));
     return header?.kid;
   }
-  if ((header.flags & FLAG_PAYLOAD) === 0) {
-    const expected = (await engine.hmac(key.mac, concat(body, context))).subarray(0, TAG_BYTES);
-    if (!constantTimeEqual(expected, tag)) return undefined;
-    return { header, plaintext: undefined };
+  // One key almost always; more only when secrets share a key id (1 in 65,536 pairs).
+  for (const key of candidates) {
+    if ((header.flags & FLAG_PAYLOAD) === 0) {
+      const expected = (await engine.hmac(key.mac, concat(body, context))).subarray(0, TAG_BYTES);
+      if (constantTimeEqual(expected, tag)) return { header, plaintext: undefined };
+    } else {
+      const aad = concat(bytes.subarray(0, header.headerEnd), context);
+      const plaintext = await engine.open(key.enc, gcmNonce(header.id), bytes.subarray(header.headerEnd), aad);
+      if (plaintext !== undefined) return { header, plaintext };
+    }
   }
-  const aad = concat(bytes.subarray(0, header.headerEnd), context);
-  const plaintext = await engine.open(key.enc, gcmNonce(header.id), bytes.subarray(header.headerEnd), aad);
-  if (plaintext === undefined) return undefined;
-  return { header, plaintext };
+  return undefined;
 }
 
 export function concat(a: Uint8Array<ArrayBuffer>, b: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {

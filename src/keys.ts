@@ -69,7 +69,7 @@ async function deriveV3KeyUncached(secret: Secret): Promise<V3Key> {
 export class Keyring {
   /** The first mints; all verify. */
   readonly secrets: readonly Secret[];
-  #v3: Promise<{ current: V3Key; byKid: Map<number, V3Key> }> | undefined;
+  #v3: Promise<{ current: V3Key; byKid: Map<number, V3Key[]> }> | undefined;
 
   constructor(secrets: readonly Secret[]) {
     this.secrets = secrets;
@@ -97,21 +97,18 @@ export class Keyring {
   }
 
   /** The V3 keys of the secrets long enough for V3 (all of them, unless some serve V2 only); the first mints. */
-  v3(): Promise<{ current: V3Key; byKid: Map<number, V3Key> }> {
+  v3(): Promise<{ current: V3Key; byKid: Map<number, V3Key[]> }> {
     return (this.#v3 ??= (async () => {
       const keys = await Promise.all(this.secrets.map((s) => (isV3Secret(s) ? deriveV3Key(s) : undefined)));
-      const byKid = new Map<number, V3Key>();
-      keys.forEach((key, i) => {
-        if (key === undefined) return;
-        const other = byKid.get(key.kid);
-        if (other !== undefined) {
-          // 1 chance in 65,536 per pair of distinct secrets; refusing is better than guessing.
-          throw new TempIDConfigError(
-            `secrets #${keys.indexOf(other) + 1} and #${i + 1} have the same key id (one secret twice, or a 1-in-65,536 clash): drop one`,
-          );
-        }
-        byKid.set(key.kid, key);
-      });
+      // Two distinct secrets share a key id once in 65,536 pairs (the same secret twice is refused earlier):
+      // then a token with that id is tried against each of them, in list order.
+      const byKid = new Map<number, V3Key[]>();
+      for (const key of keys) {
+        if (key === undefined) continue;
+        const same = byKid.get(key.kid);
+        if (same) same.push(key);
+        else byKid.set(key.kid, [key]);
+      }
       return { current: keys.find((key) => key !== undefined)!, byKid };
     })());
   }
