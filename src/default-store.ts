@@ -9,11 +9,18 @@ const memoryStore = onDemand("the default store (memory-store.js)", () => import
 export type DefaultStore = UseStore & Pick<MemoryStore, "purgeExpired" | "size">;
 
 /**
+ * Where the realm keeps them: on globalThis under a registered symbol, so that two copies of the package in
+ * one process (its ESM and CJS builds, loaded by import and by require) count in the same store; a module's
+ * own map would give each copy its counts, and a single-use token one use per copy.
+ */
+const REGISTRY = Symbol.for("tempid.defaultStores");
+
+/**
  * The MemoryStore behind the default stores of this realm (process, isolate, tab) that read the same clock,
  * made on first use. One per clock: a store drops the counters its callers' clock says have expired, so an
  * instance on another clock (a fixed one in tests, one set ahead) would drop the others' counts of live tokens.
  */
-const shared = new WeakMap<() => number, MemoryStore>();
+const shared: WeakMap<() => number, MemoryStore> = ((globalThis as { [REGISTRY]?: WeakMap<() => number, MemoryStore> })[REGISTRY] ??= new WeakMap());
 
 /**
  * An instance's store when none is given: a handle on the realm's MemoryStore for its clock (`Date.now`

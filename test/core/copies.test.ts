@@ -19,4 +19,16 @@ describe("another copy of the package", () => {
     await expect(t.fromString(tid as never)).rejects.toMatchObject({ code: "ERR_TEMPID_ARGUMENT" });
     expect((await t.verify(String(tid)))?.id).toBe(tid.id);
   });
+
+  it("both copies count in the one default store of the process: a single-use token is granted once", async () => {
+    const tid = await createTempID({ secret: SECRET }).new("5m", { maxUses: 1 });
+    vi.resetModules();
+    const other = (await import("@tempid/core")) as typeof import("@tempid/core");
+    expect(other.createTempID).not.toBe(createTempID);
+    const there = await other.createTempID({ secret: SECRET }).verify(String(tid));
+    expect(await tid.use()).toBe(true);
+    // Each copy used to keep its own map of default stores: the other copy granted the use again.
+    expect(await there!.use()).toBe(false);
+    expect(await there!.usesInfo()).toEqual({ total: 1, used: 1, left: 0 });
+  });
 });
