@@ -22,7 +22,8 @@ export interface V2Key {
   readonly mac: KeyMaterial;
   readonly enc: KeyMaterial;
 }
-/** The Python package refuses expiries outside 2020-01-01 .. 2100-01-01. */
+/** The Python package refuses expiries outside 2020-01-01 .. 2100-01-01, and payloads over 512 bytes of JSON. */
+export const V2_MAX_PAYLOAD_BYTES = 512;
 export const V2_MIN_EXPIRY = 1577836800;
 export const V2_MAX_EXPIRY = 4102444800;
 export const V2_MAX_USES = 255;

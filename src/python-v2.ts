@@ -4,7 +4,7 @@ import { compress, decompress } from "./compress.js";
 import type { ResolvedConfig } from "./config.js";
 import { type Engine, hkdf, KeyMaterial } from "./crypto.js";
 import { TempIDArgumentError, TempIDFormatError, TempIDUnsupportedError } from "./errors.js";
-import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_USES, type V2Key } from "./format-v2.js";
+import { mintV2, openV2, openV2Payload, V2_MAX_EXPIRY, V2_MAX_PAYLOAD_BYTES, V2_MIN_EXPIRY, V2_MAX_USES, type V2Key } from "./format-v2.js";
 import { cached, type Keyring, type Secret, secretBytes } from "./keys.js";
 import { decodePayload, encodePayload } from "./payload.js";
 
@@ -55,14 +55,18 @@ export async function mintV2Token(
 ): Promise<Decoded> {
   assertNoContext(ctx);
   if (maxUses > V2_MAX_USES) throw new TempIDArgumentError(`maxUses must be at most ${V2_MAX_USES} in the V2 format, got ${maxUses}`);
-  if (expiresAt > V2_MAX_EXPIRY) throw new TempIDArgumentError("the V2 format cannot express an expiry after the year 2100");
+  // Python refuses to read an expiry outside 2020-01-01 .. 2100-01-01, and so does openV2Token: never mint one.
+  if (expiresAt > V2_MAX_EXPIRY || expiresAt < V2_MIN_EXPIRY) {
+    throw new TempIDArgumentError(`the V2 format cannot express an expiry outside 2020-01-01..2100-01-01 (UTC), got ${new Date(expiresAt * 1000).toISOString()}`);
+  }
   let compressed: Uint8Array<ArrayBuffer> | undefined;
   let copy: unknown = null;
   if (payload !== undefined && payload !== null) {
     if (typeof payload !== "object" || Array.isArray(payload)) {
       throw new TempIDArgumentError("a V2 payload must be a JSON object (as Python reads)");
     }
-    const json = encodePayload(payload, config.maxPayloadBytes, asciiOnly);
+    // Python's limit, whatever this instance allows its V3 tokens: a bigger V2 payload no Python service reads.
+    const json = encodePayload(payload, Math.min(config.maxPayloadBytes, V2_MAX_PAYLOAD_BYTES), asciiOnly);
     copy = decodePayload(json);
     compressed = await compress(json, "deflate", !config.portableCrypto);
   }

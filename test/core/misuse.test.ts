@@ -4,7 +4,7 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createTempID, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
+import { createTempID, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -171,6 +171,30 @@ describe("migrating from the Python package", () => {
     expect(await migrating.verify(v2, { purpose: "reset" })).toBeNull();
     const v3 = await migrating.new("15m", { purpose: "reset" });
     expect((await migrating.verify(String(v3), { purpose: "reset" }))?.id).toBe(v3.id);
+  });
+
+  it("V2 tokens are minted only within what Python reads: payload up to 512 bytes, expiry 2020..2100", async () => {
+    const big = createTempID({ secret: PYTHON_SECRET, format: "v2", maxPayloadBytes: 2048 });
+    const json = (n: number) => ({ a: "x".repeat(n - 8) }); // {"a":"…"} is n bytes of JSON
+    expect((await big.new("5m", { payload: json(512) })).payload).toEqual(json(512));
+    // Used to mint with the instance's 2048-byte limit: a token the Python package (512) refuses.
+    await expect(big.new("5m", { payload: json(513) })).rejects.toThrow(TempIDPayloadTooLargeError);
+    await expect(big.new("5m", { payload: json(513) })).rejects.toThrow("over the limit of 512 bytes");
+    // The same instance's V3 tokens keep its own limit.
+    const v3 = createTempID({ secret: [SECRET, PYTHON_SECRET], accept: ["v3", "v2"], maxPayloadBytes: 2048 });
+    expect((await v3.new("5m", { payload: json(1500) })).payload).toEqual(json(1500));
+
+    // Used to mint a token before 2020 that the same instance then refused to read.
+    const early = createTempID({ secret: PYTHON_SECRET, format: "v2", clock: () => Date.UTC(2019, 5, 1) });
+    await expect(early.new("5m")).rejects.toThrow(TempIDArgumentError);
+    await expect(early.new("5m")).rejects.toThrow("outside 2020-01-01..2100-01-01 (UTC), got 2019-06-01T00:05:00.000Z");
+    // The last second Python reads is 2100-01-01T00:00:00Z itself.
+    const end = Date.UTC(2100, 0, 1) - 300_000;
+    const late = createTempID({ secret: PYTHON_SECRET, format: "v2", clock: () => end });
+    const last = await late.new("5m");
+    expect(last.expiresAt.toISOString()).toBe("2100-01-01T00:00:00.000Z");
+    expect((await late.verify(String(last)))?.id).toBe(last.id);
+    await expect(late.new(301)).rejects.toThrow(TempIDArgumentError);
   });
 
   it("an instance must accept the format it mints in", () => {
