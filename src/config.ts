@@ -1,6 +1,6 @@
 import { type Duration, parseTolerance } from "./duration.js";
 import { readEnv } from "./env.js";
-import { assertPurpose } from "./context.js";
+import { assertPurpose, assertWellFormed } from "./context.js";
 import { TempIDConfigError } from "./errors.js";
 import { Keyring, type Secret, secretId } from "./keys.js";
 import { defaultStore } from "./default-store.js";
@@ -103,8 +103,10 @@ function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Sec
       if (!isSecret(s)) {
         throw new TempIDConfigError(`secret${list.length > 1 ? ` #${i + 1}` : ""} must be a non-empty string or Uint8Array`);
       }
-      // Copied now: wiping or reusing the caller's buffer later must not change the key.
-      return typeof s === "string" ? s : new Uint8Array(s);
+      if (typeof s !== "string") return new Uint8Array(s); // a copy: wiping or reusing the caller's buffer must not change the key
+      // Lone surrogates all encode as U+FFFD: different strings would be one key.
+      assertWellFormed(s, `secret${list.length > 1 ? ` #${i + 1}` : ""}`, TempIDConfigError);
+      return s;
     });
     const seen = new Map<string, number>();
     copies.forEach((s, i) => {

@@ -41,16 +41,19 @@ export function parseDuration(value: Duration | string): number {
  * Parses a clock tolerance: a duration, or 0. Negative, fractional or absurd values are refused.
  */
 export function parseTolerance(value: Duration | string | undefined): number {
-  if (value === undefined || value === 0) return 0;
+  // No tolerance, however it is written: 0, "0s", "0m" (a config file's CLOCK_TOLERANCE=0s).
+  if (value === undefined || value === 0 || /^\s*0+\s*[smhd]\s*$/i.test(value as string)) return 0;
   return parseDuration(value);
 }
 
 /**
  * Formats time left the way the Python package does, counting whole seconds rounded up: "45s" under a
  * minute, "14m 59s" under an hour, "1h 30m" under a day, "3d 0h" beyond, and "expired" at or past zero.
+ * NaN and infinities are a TempIDDurationError.
  */
 export function formatRemaining(ms: number): string {
-  if (!(ms > 0)) return "expired";
+  if (!Number.isFinite(ms)) throw new TempIDDurationError(`formatRemaining takes a finite number of milliseconds, got ${String(ms)}`);
+  if (ms <= 0) return "expired";
   const total = Math.ceil(ms / 1000);
   if (total < 60) return `${total}s`;
   if (total < 3600) return `${Math.floor(total / 60)}m ${total % 60}s`;

@@ -61,10 +61,11 @@ export class TempIDPayloadError extends TempIDError {
 export class TempIDPayloadTooLargeError extends TempIDError {
   /** @internal */
   static override readonly errorName: string = "TempIDPayloadTooLargeError";
+  /** The JSON's length in bytes, or (`atLeast`) a lower bound: the check stops once it is past the limit. */
   readonly size: number;
   readonly limit: number;
-  constructor(size: number, limit: number) {
-    super("ERR_TEMPID_PAYLOAD_TOO_LARGE", `payload is ${size} bytes of JSON, over the limit of ${limit} bytes`);
+  constructor(size: number, limit: number, atLeast = false) {
+    super("ERR_TEMPID_PAYLOAD_TOO_LARGE", `payload is ${atLeast ? "at least " : ""}${size} bytes of JSON, over the limit of ${limit} bytes`);
     this.size = size;
     this.limit = limit;
   }

@@ -33,9 +33,14 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * `undefined` and functions, turns NaN into null and Dates into strings; any of those would lose data, so
  * they are refused here instead.
  */
-function assertJson(value: unknown, depth: number, seen: Set<object>): void {
+function assertJson(value: unknown, depth: number, seen: Set<object>, size: { min: number; max: number }): void {
   // Messages name the kind of value and its depth, never a key or a value: they must not leak the payload.
   const where = depth === 0 ? "payload" : `a value at depth ${depth} of the payload`;
+  // What the JSON text is at least (a string's characters and quotes, a key's quotes and colon, brackets, a
+  // byte per number or literal): past the limit, stop here, before walking a huge or deeply nested value
+  // (a stack overflow, or seconds spent on an object of millions of keys the limit refuses anyway).
+  size.min += typeof value === "string" ? value.length + 2 : typeof value === "object" && value ? 2 : 1;
+  if (size.min > size.max) throw new TempIDPayloadTooLargeError(size.min, size.max, true);
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -50,7 +55,7 @@ function assertJson(value: unknown, depth: number, seen: Set<object>): void {
       if (Object.getOwnPropertySymbols(value).length > 0) throw new TempIDPayloadError(`${where} has symbol keys, which JSON drops`);
       if (Array.isArray(value)) {
         if (Object.keys(value).length !== value.length) throw new TempIDPayloadError(`${where} is an array with extra properties or holes, which JSON drops`);
-        for (let i = 0; i < value.length; i++) assertJson(value[i], depth + 1, seen);
+        for (let i = 0; i < value.length; i++) assertJson(value[i], depth + 1, seen, size);
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
@@ -60,7 +65,10 @@ function assertJson(value: unknown, depth: number, seen: Set<object>): void {
         for (const key of Object.keys(value)) {
           const item = (value as Record<string, unknown>)[key];
           // An undefined property is an absent optional one: JSON leaves it out, and so does the token.
-          if (item !== undefined) assertJson(item, depth + 1, seen);
+          if (item !== undefined) {
+            size.min += key.length + 3;
+            assertJson(item, depth + 1, seen, size);
+          }
         }
       }
       seen.delete(value);
@@ -76,7 +84,7 @@ function assertJson(value: unknown, depth: number, seen: Set<object>): void {
  * `rewrite` adjusts the JSON text first (V2 tokens escape non-ASCII, as the Python package writes them).
  */
 export function encodePayload(value: unknown, maxBytes: number, rewrite?: (json: string) => string): Uint8Array<ArrayBuffer> {
-  assertJson(value, 0, new Set());
+  assertJson(value, 0, new Set(), { min: 0, max: maxBytes });
   let json = JSON.stringify(value);
   if (rewrite) json = rewrite(json);
   const bytes = encoder.encode(json);

@@ -4,7 +4,7 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createTempID, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
+import { createTempID, formatRemaining, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -68,6 +68,36 @@ describe("call options", () => {
     expect((await t.new(undefined, { maxUses: 2 })).expiresAt.getTime()).toBe(T0 + 600_000);
     await expect(t.new(null as never)).rejects.toThrow(TempIDDurationError);
     await expect(t.new("" as never)).rejects.toThrow(TempIDDurationError);
+  });
+
+  it("clockTolerance \"0s\" (a config file's way to say none) is no tolerance, as 0 is", async () => {
+    for (const none of [0, "0s", "0m", " 00h ", "0d"] as const) {
+      const t = createTempID({ secret: SECRET, clock: () => T0, clockTolerance: none as never });
+      const tid = await t.new(1);
+      const later = createTempID({ secret: SECRET, clock: () => T0 + 1000, clockTolerance: none as never });
+      expect(await later.verify(String(tid))).toBeNull();
+    }
+    expect(() => createTempID({ secret: SECRET, clockTolerance: "-1s" as never })).toThrow(TempIDConfigError);
+    expect(() => createTempID({ secret: SECRET, clockTolerance: "0" as never })).toThrow(TempIDConfigError);
+  });
+
+  it("formatRemaining() refuses NaN and infinities instead of printing \"Infinityd NaNh\"", () => {
+    for (const bad of [Infinity, -Infinity, NaN]) expect(() => formatRemaining(bad)).toThrow(TempIDDurationError);
+    expect(formatRemaining(0)).toBe("expired");
+    expect(formatRemaining(-5)).toBe("expired");
+    expect(formatRemaining(1)).toBe("1s");
+  });
+
+  it("a secret with a lone surrogate is refused: it would be the same key as U+FFFD in its place", () => {
+    const tail = "-0123456789abcdef0123456789abcdef";
+    for (const lone of ["\ud800", "\udfff"]) {
+      expect(() => createTempID({ secret: lone + tail })).toThrow(TempIDConfigError);
+      expect(() => createTempID({ secret: [SECRET, lone + tail] })).toThrow("secret #2 is not well-formed Unicode (it has a lone surrogate)");
+    }
+    // A surrogate pair (an emoji) is fine, and differs from U+FFFD.
+    const emoji = createTempID({ secret: "\ud83d\ude00" + tail });
+    const replacement = createTempID({ secret: "\ufffd" + tail });
+    return emoji.new("5m").then(async (tid) => expect(await replacement.verify(String(tid))).toBeNull());
   });
 
   it("maxUses given as text is quoted in the message", async () => {

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createTempID, formatRemaining, parseDuration } from "@tempid/core";
 import { base32Crockford } from "../../src/base32.js";
 import { base32Rfc4648 } from "../../src/format-v2.js";
+import { encodePayload } from "../../src/payload.js";
+import { TempIDPayloadTooLargeError } from "../../src/errors.js";
 
 const SECRET = "property-secret-0123456789abcdef0123";
 const v3 = createTempID({ secret: SECRET, accept: ["v3", "v2"] });
@@ -126,5 +128,35 @@ describe("durations", () => {
         else expect(text).toMatch(/^\d+[mhd] \d+[smh]$/);
       }),
     );
+  });
+});
+
+describe("payload size", () => {
+  it("the early size bound never refuses JSON within the limit: exactly the limit passes, one byte less fails", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.boolean(), (value, v2) => {
+        // JSON.parse(JSON.stringify(·)) turns -0 into 0, the value encodePayload would write anyway.
+        const json = JSON.parse(JSON.stringify(value)) as unknown;
+        const rewrite = v2 ? (t: string) => t.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : undefined;
+        const exact = encodePayload(json, 1_000_000, rewrite).length;
+        expect(encodePayload(json, exact, rewrite).length).toBe(exact);
+        expect(() => encodePayload(json, exact - 1, rewrite)).toThrow(TempIDPayloadTooLargeError);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("a payload far over the limit is refused before it is walked: deep nesting, millions of keys", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    // Used to overflow the stack (an untyped RangeError).
+    expect(() => encodePayload(deep, 512)).toThrow(TempIDPayloadTooLargeError);
+    expect(() => encodePayload(deep, 512)).toThrow(/^payload is at least 51\d bytes of JSON, over the limit of 512 bytes$/);
+    const wide = Object.fromEntries(Array.from({ length: 1_000_000 }, (_, i) => [`k${i}`, i]));
+    let read = 0;
+    const counting = new Proxy(wide, { get: (t, k) => (read++, Reflect.get(t, k)) });
+    expect(() => encodePayload(counting, 2048)).toThrow(TempIDPayloadTooLargeError);
+    // Each key costs at least its quotes, colon and one byte of value: a few hundred reads reach 2048 bytes.
+    expect(read).toBeLessThan(400);
   });
 });
