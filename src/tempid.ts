@@ -109,7 +109,6 @@ export class TempID<P = unknown> {
   readonly #expiresAtSec: number;
   readonly #config: TokenContext;
   #callbacks: Array<() => void> = [];
-  #fired = false;
 
   /** Tokens come from `new`, `verify` and `fromString`, never from `new TempID()`. */
   protected constructor(decoded: Decoded, payload: P | null, config: TokenContext) {
@@ -171,7 +170,7 @@ export class TempID<P = unknown> {
     return formatRemaining(this.#expiresAtSec * 1000 - this.#now());
   }
 
-  /** Registers a callback run once, the first time `valid()`, `expired()` or `use()` sees the token expired. Chainable. */
+  /** Registers a callback run once, the first time `valid()`, `expired()` or `use()` sees the token expired after it was registered. Chainable. */
   onExpire(callback: () => void): this {
     if (typeof callback !== "function") throw new TypeError("onExpire takes a function");
     this.#callbacks.push(callback);
@@ -224,8 +223,8 @@ export class TempID<P = unknown> {
   }
 
   #fire(): void {
-    if (this.#fired) return;
-    this.#fired = true;
+    // Each callback runs once, at the first check that sees the token expired after it was registered
+    // (one registered after the expiry was first noticed runs at the next check, not never).
     const callbacks = this.#callbacks;
     this.#callbacks = [];
     for (const callback of callbacks) {

@@ -208,6 +208,20 @@ describe("onExpire and inspection", () => {
     errors.mockRestore();
   });
 
+  it("a callback registered after the expiry was noticed runs at the next check, once (it used to never run)", async () => {
+    const clock = fakeClock();
+    const tid = await createTempID({ secret: SECRET, clock: clock.now }).new("1s");
+    const calls: string[] = [];
+    tid.onExpire(() => calls.push("early"));
+    clock.advance(2000);
+    expect(tid.valid()).toBe(false);
+    tid.onExpire(() => calls.push("late"));
+    expect(calls).toEqual(["early"]);
+    expect(tid.expired()).toBe(true);
+    expect(tid.valid()).toBe(false);
+    expect(calls).toEqual(["early", "late"]);
+  });
+
   it("console.log shows the token, its state and time left", async () => {
     const clock = fakeClock();
     const t = createTempID({ secret: SECRET, clock: clock.now });
