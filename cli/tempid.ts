@@ -28,7 +28,7 @@ usage:
   tempid verify <token> [--purpose P] [--bind B] [--accept v3,v2] [--check-uses --store URL]
   tempid use <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
   tempid uses <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]
-  tempid revoke <token> --store URL [--purpose P] [--bind B]   no later use is granted
+  tempid revoke <token> --store URL [--purpose P] [--bind B] [--accept v3,v2]   no later use is granted
   tempid inspect <token>          what anyone can read without the secret (not verified)
   tempid secret                   a new random secret for TEMPID_SECRET
   tempid demo                     a walk through every feature, run for real
@@ -38,7 +38,9 @@ usage:
   --store     sqlite:./tempid.db | redis://host:6379 | postgres://… | mysql://…
   --store-prefix P   the Redis key prefix (default tempid:)
   --store-table T    the SQL table (default tempid_uses)
-  --json      print JSON instead of text
+  --json      print JSON instead of text (every command but demo)
+
+A command refuses a flag its line above does not list (exit 2), rather than ignore it.
 
 The secret comes from TEMPID_SECRET (required: --insecure allows the public fallback, for trying out only).
 Exit codes: 0 valid/granted, 1 refused, 2 usage or store error.`;
@@ -77,6 +79,32 @@ function parseAccept(value: string | undefined): Format[] | undefined {
   return value.split(",").map((f) => parseFormat(f.trim(), "--accept")!);
 }
 
+type Flag = keyof typeof OPTIONS;
+
+const STORE_FLAGS: Flag[] = ["store", "store-prefix", "store-table"];
+const READ_FLAGS: Flag[] = ["purpose", "bind", "accept", "insecure", "json"];
+/** The flags each command takes: any other is refused, never silently ignored. */
+const COMMAND_FLAGS: Record<string, readonly Flag[]> = {
+  new: ["payload", "max-uses", "purpose", "bind", "format", "insecure", "json"],
+  verify: [...READ_FLAGS, "check-uses", ...STORE_FLAGS],
+  use: [...READ_FLAGS, ...STORE_FLAGS],
+  uses: [...READ_FLAGS, ...STORE_FLAGS],
+  revoke: [...READ_FLAGS, ...STORE_FLAGS],
+  inspect: ["json"],
+  secret: ["json"],
+  demo: [],
+};
+
+function expectFlags(values: Values, command: string): void {
+  const allowed = COMMAND_FLAGS[command];
+  if (allowed === undefined) return; // an unknown command is refused by name
+  for (const [flag, value] of Object.entries(values)) {
+    if (value !== undefined && !allowed.includes(flag as Flag)) {
+      throw new UsageError(`${command} takes no --${flag}`);
+    }
+  }
+}
+
 /** Refuses arguments a command would otherwise silently ignore. */
 function expectPositionals(positionals: string[], count: number, command: string): void {
   if (positionals.length - 1 > count) {
@@ -88,7 +116,10 @@ function tokenArg(positionals: string[], command: string): string {
   const token = positionals[1];
   if (token === undefined) throw new UsageError(`${command} needs a token (or - to read it from standard input)`);
   if (positionals.length > 2) throw new UsageError(`${command} takes one token; got ${positionals.length - 1} arguments`);
-  return token === "-" ? readFileSync(0, "utf8") : token;
+  const text = token === "-" ? readFileSync(0, "utf8") : token;
+  // An empty argument is a script's unset variable far more often than a token: say so, as bad usage.
+  if (text.trim() === "") throw new UsageError(`${command} got an empty token${token === "-" ? " on standard input" : ""}`);
+  return text;
 }
 
 async function openStoreFlag(values: Values, command: string): Promise<UseStore> {
@@ -169,6 +200,7 @@ async function run(argv: string[]): Promise<number> {
     out(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
+  expectFlags(values, command);
   const context = { purpose: values.purpose, bind: values.bind };
   if ((values["store-prefix"] !== undefined || values["store-table"] !== undefined) && values.store === undefined) {
     throw new UsageError("--store-prefix and --store-table go with --store URL");
@@ -179,7 +211,6 @@ async function run(argv: string[]): Promise<number> {
       const duration = positionals[1];
       if (duration === undefined) throw new UsageError("new needs a duration, like 15m");
       expectPositionals(positionals, 1, "new");
-      if (values.store !== undefined || values["check-uses"]) throw new UsageError("new takes no --store or --check-uses");
       let payload: unknown;
       if (values.payload !== undefined) {
         try {
@@ -264,7 +295,6 @@ async function run(argv: string[]): Promise<number> {
       }
     }
     case "inspect": {
-      if (values.store !== undefined || values["check-uses"]) throw new UsageError("inspect takes no --store or --check-uses");
       const info = inspectToken(tokenArg(positionals, "inspect"));
       const remainingMs = info.expiresAt.getTime() - Date.now();
       const view = {
@@ -286,7 +316,8 @@ async function run(argv: string[]): Promise<number> {
     }
     case "secret":
       expectPositionals(positionals, 0, "secret");
-      out(generateSecret());
+      if (values.json) out(JSON.stringify({ secret: generateSecret() }));
+      else out(generateSecret());
       return 0;
     case "demo":
       expectPositionals(positionals, 0, "demo");

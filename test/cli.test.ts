@@ -192,6 +192,54 @@ describe("tempid CLI", () => {
     expect(secretive.stderr).not.toMatch(/p@ss|word/);
   });
 
+  it("found by the fourth breaker: each command takes only the flags its usage lists; --accept never changes what new mints", async () => {
+    const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+    for (const [args, flag] of [
+      [["new", "10m", "--accept", "v2"], "--accept"],
+      [["new", "10m", "--check-uses"], "--check-uses"],
+      [["new", "10m", "--store", "sqlite::memory:"], "--store"],
+      [["verify", token, "--max-uses", "5"], "--max-uses"],
+      [["verify", token, "--payload", '{"x":1}'], "--payload"],
+      [["verify", token, "--format", "v2"], "--format"],
+      [["use", token, "--store", `sqlite:${join(dir, "f.db")}`, "--format", "v3"], "--format"],
+      [["inspect", token, "--purpose", "wrong"], "--purpose"],
+      [["inspect", token, "--bind", "x"], "--bind"],
+      [["inspect", token, "--accept", "v2"], "--accept"],
+      [["inspect", token, "--insecure"], "--insecure"],
+      [["secret", "--payload", "{}"], "--payload"],
+      [["demo", "--json"], "--json"],
+    ] as const) {
+      const r = await tempid([...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(`takes no ${flag}`);
+      expect(r.stdout, args.join(" ")).not.toMatch(/TEMP-V/);
+    }
+    // The flags each usage line lists still work.
+    expect((await tempid(["new", "10m", "--format", "v2"])).stdout).toMatch(/^TEMP-V2\./);
+    expect((await tempid(["verify", token, "--accept", "v3"])).code).toBe(0);
+    expect((await tempid(["inspect", token, "--json"])).code).toBe(0);
+  });
+
+  it("secret --json prints JSON; an empty token is bad usage (exit 2), not a refused token", async () => {
+    const secret = await tempid(["secret", "--json"]);
+    expect(secret.code).toBe(0);
+    const { secret: value } = JSON.parse(secret.stdout);
+    expect(value).toMatch(/^[0-9a-f]{64}$/);
+    const plain = (await tempid(["secret"])).stdout.trim();
+    expect(plain).toMatch(/^[0-9a-f]{64}$/);
+    for (const [args, input] of [
+      [["verify", ""], undefined],
+      [["verify", "   "], undefined],
+      [["use", "", "--store", `sqlite:${join(dir, "e.db")}`], undefined],
+      [["inspect", ""], undefined],
+      [["verify", "-"], ""],
+    ] as const) {
+      const r = await tempid([...args], {}, input);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain("empty token");
+    }
+  });
+
   it("a reader that goes away (tempid demo | head) is not a crash", async () => {
     const r = await new Promise<Result>((resolve) => {
       execFile("bash", ["-o", "pipefail", "-c", `node ${cli} demo | head -c 10 >/dev/null`], { cwd: dir, env: { ...process.env, TEMPID_SECRET: SECRET } }, (error, stdout, stderr) =>
