@@ -176,7 +176,7 @@ describe("a store per request purges too (purgeEvery 100: of every 100 stores ma
         restoreRandom = setPurgePhaseRandom(stratified(100));
         const table = perRequest ? "per_request_uses" : "shared_uses";
         await d1Store(db, { table }).migrate();
-        const size = async () => Number((await db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).first<{ n: number }>())?.n);
+        const size = async () => Number(((await db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).all()).results?.[0] as { n: number } | undefined)?.n);
         const left = await perRequestScenario(() => d1Store(db, { table }), size, perRequest);
         expect(left).toBeLessThan(200);
       }, 120_000);
