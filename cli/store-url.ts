@@ -9,6 +9,9 @@ import { redisStore } from "@tempid/core/redis";
 import { postgresStore } from "@tempid/core/postgres";
 import { mysqlStore } from "@tempid/core/mysql";
 
+/** How long the CLI waits for a server to answer when it connects (the stores' own calls are bounded by timeoutMs). */
+const CONNECT_TIMEOUT_MS = 5000;
+
 async function load<T>(specifier: string): Promise<T> {
   try {
     return (await import(specifier)) as T;
@@ -58,13 +61,28 @@ export async function openStore(url: string, names: StoreNames = {}): Promise<Us
     case "redis":
     case "rediss": {
       const { createClient } = await load<typeof import("redis")>("redis");
-      const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+      const client = createClient({ url, socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false } });
       client.on("error", () => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await client.connect();
+        // connectTimeout bounds the TCP connect only: a server that accepts and never answers held the
+        // handshake (and the command) forever.
+        await Promise.race([
+          client.connect(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+          }),
+        ]);
       } catch (err) {
+        try {
+          client.destroy(); // a handshake still waiting is dropped, so the process can exit
+        } catch {
+          // closed already: the connect failed on its own
+        }
         // The server, not the command line, is at fault: a store error (exit code 2 either way).
         throw new TempIDStoreError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        clearTimeout(timer);
       }
       const prefix = names.prefix === undefined ? {} : { prefix: names.prefix };
       let store: UseStore;
@@ -79,14 +97,14 @@ export async function openStore(url: string, names: StoreNames = {}): Promise<Us
     case "postgres":
     case "postgresql": {
       const pg = await load<{ default: typeof import("pg") }>("pg");
-      const pool = new pg.default.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000 });
+      const pool = new pg.default.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       pool.on("error", () => {});
       return owning(postgresStore(pool, table), () => pool.end());
     }
     case "mysql":
     case "mariadb": {
       const mysql = await load<typeof import("mysql2/promise")>("mysql2/promise");
-      const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, "mysql:"), connectionLimit: 2, connectTimeout: 5000 });
+      const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, "mysql:"), connectionLimit: 2, connectTimeout: CONNECT_TIMEOUT_MS });
       return owning(mysqlStore(pool, table), () => pool.end());
     }
     default:

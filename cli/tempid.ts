@@ -129,6 +129,15 @@ async function openStoreFlag(values: Values, command: string): Promise<UseStore>
   return openStore(url, { prefix: values["store-prefix"], table: values["store-table"] });
 }
 
+/**
+ * Closes a store at the end of a command. Its failure changes nothing the command did (a use it granted is
+ * written): it must not replace the command's own error (a store's timeout became "connect ETIMEDOUT" from
+ * the pool's end()) nor turn a done command into exit 2.
+ */
+async function closeQuietly(store: UseStore): Promise<void> {
+  await store.close().catch(() => {});
+}
+
 /** Verifying commands accept the format the token is written in, unless --accept says otherwise. */
 function detectFormat(token: string): Format | undefined {
   const head = token.trimStart().slice(0, 8).toUpperCase();
@@ -190,6 +199,11 @@ function refused(json: boolean | undefined, reason: string): number {
 }
 
 async function run(argv: string[]): Promise<number> {
+  // parseArgs reads "-5" as an unknown option (and "--max-uses -1" as ambiguous): say what is wrong instead.
+  const negative = argv.find((arg) => /^-\d/.test(arg));
+  if (negative !== undefined) {
+    throw new UsageError(`${negative} is negative: a duration is more than 0 seconds, and --max-uses is 0 (unlimited) or more`);
+  }
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const command = positionals[0];
   if (values.version) {
@@ -252,7 +266,7 @@ async function run(argv: string[]): Promise<number> {
         printToken(tid, values.json);
         return 0;
       } finally {
-        await store?.close();
+        if (store) await closeQuietly(store);
       }
     }
     case "use":
@@ -291,7 +305,7 @@ async function run(argv: string[]): Promise<number> {
         else out(uses ? `granted: used ${uses.used} of ${uses.total}, ${uses.left} left` : "granted (the count could not be read back)");
         return 0;
       } finally {
-        await store.close();
+        await closeQuietly(store);
       }
     }
     case "inspect": {
@@ -324,7 +338,7 @@ async function run(argv: string[]): Promise<number> {
       await demo();
       return 0;
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)} (try tempid --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 

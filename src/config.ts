@@ -146,6 +146,8 @@ export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
   if (typeof options !== "object" || options === null) throw new TempIDConfigError("options must be an object");
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new TempIDConfigError(`unknown option "${key}" (options: ${OPTION_KEYS.join(", ")})`);
+    // null is not "the default": `store: null` from a missing binding would silently count in memory.
+    if (key !== "secret" && (options as Record<string, unknown>)[key] === null) throw new TempIDConfigError(`${key} is null: leave it out (undefined) for the default`);
   }
   const format = options.format ?? "v3";
   assertFormat(format, "format");

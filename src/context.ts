@@ -52,10 +52,8 @@ export function bindBytes(bind: Bind | undefined): Uint8Array<ArrayBuffer> | und
 /** The bytes a token's tag covers besides the token itself: `purpose` (or the instance's) and `bind`. */
 export function contextBytes(ctx: ContextOptions, defaultPurpose: string | undefined): Uint8Array<ArrayBuffer> {
   // Each option is read once: the value checked is the value encoded (an options object may have getters).
+  // (null is refused with the other call options, before this; here it would fail the type checks below.)
   const { purpose, bind } = ctx;
-  if ((purpose as unknown) === null || (bind as unknown) === null) {
-    throw new TempIDArgumentError("purpose and bind must be left out (undefined), never null");
-  }
   if (purpose !== undefined) assertPurpose(purpose);
   return encodeContext(purpose ?? defaultPurpose, bindBytes(bind));
 }

@@ -327,13 +327,19 @@ const FROM_STRING_KEYS = ["purpose", "bind", "schema"];
 const VERIFY_KEYS = [...FROM_STRING_KEYS, "checkUses"];
 const NEW_KEYS = [...FROM_STRING_KEYS, "payload", "maxUses"];
 
-/** Options objects: null reads as none; only known keys; a schema must be a Standard Schema. */
+/** Options objects: null reads as none; only known keys, none null but the payload; a schema must be a Standard Schema. */
 function checkOptions<O extends { schema?: StandardSchemaV1 | undefined }>(options: O | null | undefined, keys: readonly string[], call: string): O {
   if (options === null || options === undefined) return {} as O;
   if (typeof options !== "object") throw new TempIDArgumentError("options must be an object");
+  // A copy, each option read once: a getter or Proxy answering differently on a second read changes nothing.
+  const copy: Record<string, unknown> = {};
   for (const key of Object.keys(options)) {
     if (!keys.includes(key)) throw new TempIDArgumentError(`unknown option "${key}" for ${call} (options: ${keys.join(", ")})`);
+    const value = (copy[key] = (options as Record<string, unknown>)[key]);
+    // Only a payload may be null (none); `maxUses: null` from a missing setting must not mean unlimited.
+    if (key !== "payload" && value === null) throw new TempIDArgumentError(`${key} is null: leave it out (undefined) for none`);
   }
+  options = copy as O;
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
     throw new TempIDArgumentError("schema must be a Standard Schema (zod 4, valibot, arktype…)");
   }

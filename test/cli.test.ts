@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -237,6 +238,49 @@ describe("tempid CLI", () => {
       const r = await tempid([...args], {}, input);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toContain("empty token");
+    }
+  });
+
+  it("found by a fresh user: a server that accepts and never answers is a store error (exit 2), never a hang; closing never masks it", async () => {
+    // A TCP server on 127.0.0.1 that takes connections and never says a word: a stalled or wrong endpoint.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("data", () => {});
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const token = (await tempid(["new", "1h", "--max-uses", "2"])).stdout.trim();
+      // Redis held the command forever in its handshake; MySQL's store error was replaced by the pool's
+      // end() failing ("error: connect ETIMEDOUT", no store error named).
+      const [redis, mysql] = await Promise.all([
+        tempid(["use", token, "--store", `redis://127.0.0.1:${port}`]),
+        tempid(["use", token, "--store", `mysql://root@127.0.0.1:${port}/test`]),
+      ]);
+      for (const r of [redis, mysql]) {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/^tempid: TempIDStoreError \(ERR_TEMPID_STORE\): /);
+        expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      }
+      expect(redis.stderr).toContain(`cannot connect to redis://127.0.0.1:${port}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
+
+  it("negative numbers and unknown commands get a plain reason, the help hint once", async () => {
+    for (const [args, reason] of [
+      [["new", "-5"], "-5 is negative"],
+      [["new", "5m", "--max-uses", "-1"], "-1 is negative"], // was parseArgs' "argument is ambiguous"
+      [["nosuch"], 'unknown command "nosuch"'],
+    ] as const) {
+      const r = await tempid([...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(reason);
+      expect(r.stderr.match(/tempid --help/g), args.join(" ")).toHaveLength(1);
     }
   });
 

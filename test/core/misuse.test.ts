@@ -4,7 +4,7 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createTempID, formatRemaining, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
+import { configure, createTempID, formatRemaining, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -30,6 +30,26 @@ describe("call options", () => {
     // Every documented option is still taken, including explicit undefined values.
     const ok = await t.new("5m", { payload: { a: 1 }, maxUses: 2, purpose: "p", bind: "b", schema: undefined });
     expect((await t.verify(String(ok), { purpose: "p", bind: "b", checkUses: true, schema: undefined }))?.payload).toEqual({ a: 1 });
+  });
+
+  it("null is never a default: maxUses: null was an unlimited token, store: null a silent MemoryStore", async () => {
+    const t = createTempID({ secret: SECRET });
+    for (const key of ["maxUses", "purpose", "bind", "schema"]) {
+      await expect(t.new("5m", { [key]: null } as never), key).rejects.toThrow(new RegExp(`^${key} is null`));
+    }
+    for (const key of ["purpose", "bind", "schema", "checkUses"]) {
+      await expect(t.verify("anything", { [key]: null } as never), key).rejects.toThrow(TempIDArgumentError);
+    }
+    await expect(t.fromString("anything", { purpose: null } as never)).rejects.toThrow(TempIDArgumentError);
+    for (const key of ["store", "format", "accept", "clock", "clockTolerance", "purpose", "maxPayloadBytes", "strict", "crypto"]) {
+      expect(() => createTempID({ secret: SECRET, [key]: null } as never), key).toThrow(new RegExp(`^${key} is null`));
+      expect(() => configure({ secret: SECRET, [key]: null } as never), key).toThrow(TempIDConfigError);
+    }
+    // A null payload is no payload (documented), and null options objects read as none.
+    const none = await t.new("5m", { payload: null, maxUses: 1 });
+    expect(none.payload).toBeNull();
+    expect(none.maxUses).toBe(1);
+    expect((await t.verify(String(none), null as never))?.id).toBe(none.id);
   });
 
   it("a TempID object where its text is meant is an argument error, not a bad token (null)", async () => {
