@@ -51,9 +51,11 @@ export async function openStore(url: string, names: StoreNames = {}): Promise<Us
   const table = names.table === undefined ? {} : { table: names.table };
   switch (scheme) {
     case "sqlite": {
-      const path = url.slice("sqlite:".length).replace(/^\/\//, "");
-      // Each CLI run is a new process: an in-memory database would forget every use at exit.
-      if (path === "" || path === ":memory:" || path.startsWith("file::memory:")) {
+      // better-sqlite3 trims the name it is given: so do the checks below.
+      const path = url.slice("sqlite:".length).trim().replace(/^\/\//, "");
+      // Each CLI run is a new process: an in-memory database would forget every use at exit (and a file
+      // named ":memory:", from sqlite:///:memory:, is surely not what was meant either).
+      if (path === "" || /(^|[/\\]):memory:$/.test(path) || (/^file:/i.test(path) && /:memory:|mode=memory/i.test(path))) {
         throw new TempIDConfigError("sqlite: needs a file path, like sqlite:./tempid.db (an in-memory database forgets uses when the command exits)");
       }
       return sqliteStore(path, table);

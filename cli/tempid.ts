@@ -135,8 +135,25 @@ async function openStoreFlag(values: Values, command: string): Promise<UseStore>
  * the pool's end()) nor turn a done command into exit 2.
  */
 async function closeQuietly(store: UseStore): Promise<void> {
-  await store.close().catch(() => {});
+  // A client may wait forever for a server that took a command and never answered (the store's own call
+  // timed out already): wait a moment, then leave the connection to the process's exit.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    store.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!closed) abandonedConnection = true;
 }
+
+const CLOSE_WAIT_MS = 2000;
+/** A store's connection that would not close: the process exits without waiting for it. */
+let abandonedConnection = false;
 
 /** Verifying commands accept the format the token is written in, unless --accept says otherwise. */
 function detectFormat(token: string): Format | undefined {
@@ -167,7 +184,8 @@ async function readToken(t: TempIDInstance, token: string, context: { purpose?: 
   try {
     return await t.fromString(token, context);
   } catch (err) {
-    if (err instanceof TempIDError && err.code !== "ERR_TEMPID_STORE" && err.code !== "ERR_TEMPID_CONFIG") return err;
+    // A bad --purpose or --bind (empty, too long) is bad usage like a store or configuration error: exit 2.
+    if (err instanceof TempIDError && !["ERR_TEMPID_STORE", "ERR_TEMPID_CONFIG", "ERR_TEMPID_ARGUMENT"].includes(err.code)) return err;
     throw err;
   }
 }
@@ -207,12 +225,17 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const command = positionals[0];
   if (values.version) {
-    out("tempid (@tempid/core) " + VERSION);
+    out(values.json ? JSON.stringify({ version: VERSION }) : "tempid (@tempid/core) " + VERSION);
     return 0;
   }
-  if (values.help || command === undefined || command === "help") {
+  if (values.help || command === "help") {
+    out(values.json ? JSON.stringify({ usage: USAGE }) : USAGE);
+    return 0;
+  }
+  if (command === undefined) {
+    if (values.json) throw new UsageError("no command given");
     out(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+    return 2;
   }
   expectFlags(values, command);
   const context = { purpose: values.purpose, bind: values.bind };
@@ -422,6 +445,8 @@ const argv = process.argv.slice(2);
 run(argv).then(
   (code) => {
     process.exitCode = code;
+    // Exit once what was written has been flushed, not when a stalled connection closes (never).
+    if (abandonedConnection) process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
   },
   (err: unknown) => {
     const message =
@@ -437,5 +462,6 @@ run(argv).then(
     if (argv.includes("--json")) out(JSON.stringify({ ok: false, error: line, code: err instanceof TempIDError ? err.code : "ERR_TEMPID_USAGE" }));
     process.stderr.write(`tempid: ${line}\n`);
     process.exitCode = 2;
+    if (abandonedConnection) process.stdout.write("", () => process.stderr.write("", () => process.exit(2)));
   },
 );

@@ -142,12 +142,19 @@ function assertFormat(value: unknown, what: string): asserts value is Format {
 /** Every option of TempIDOptions: any other key is a typo (`secrt`), refused rather than ignored. */
 const OPTION_KEYS = ["secret", "store", "format", "accept", "clock", "clockTolerance", "purpose", "maxPayloadBytes", "strict", "crypto"];
 
-export function resolveConfig(options: TempIDOptions = {}): ResolvedConfig {
-  if (typeof options !== "object" || options === null) throw new TempIDConfigError("options must be an object");
-  for (const key of Object.keys(options)) {
+export function resolveConfig(given: TempIDOptions = {}): ResolvedConfig {
+  if (typeof given !== "object" || given === null) throw new TempIDConfigError("options must be an object");
+  for (const key of Object.keys(given)) {
     if (!OPTION_KEYS.includes(key)) throw new TempIDConfigError(`unknown option "${key}" (options: ${OPTION_KEYS.join(", ")})`);
+  }
+  // A copy, each option read once (own or inherited, as a class's getters are): what is checked is what is
+  // used, where a getter answering null on a second read, or a `store: null` on the prototype, passed unseen.
+  const options: TempIDOptions = {};
+  for (const key of OPTION_KEYS) {
+    if (!(key in given)) continue;
+    const value = ((options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]);
     // null is not "the default": `store: null` from a missing binding would silently count in memory.
-    if (key !== "secret" && (options as Record<string, unknown>)[key] === null) throw new TempIDConfigError(`${key} is null: leave it out (undefined) for the default`);
+    if (key !== "secret" && value === null) throw new TempIDConfigError(`${key} is null: leave it out (undefined) for the default`);
   }
   const format = options.format ?? "v3";
   assertFormat(format, "format");

@@ -271,6 +271,78 @@ describe("tempid CLI", () => {
     }
   }, 60_000);
 
+  it("found by the fifth breaker: a server that answers the handshake and then falls silent ends the command (exit 2), not the close", async () => {
+    // Answers the client's first packet (node-redis's CLIENT SETINFO pipeline) with +OK each, then nothing:
+    // the store's call times out, and the client's close() would wait for that command forever.
+    const sockets = new Set<Socket>();
+    const mute = createServer((socket) => {
+      sockets.add(socket);
+      let first = true;
+      socket.on("error", () => {});
+      socket.on("data", (data) => {
+        if (!first) return;
+        first = false;
+        socket.write("+OK\r\n".repeat((data.toString().match(/\*\d+\r\n/g) ?? []).length));
+      });
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
+    const port = (mute.address() as AddressInfo).port;
+    try {
+      const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+      const r = await tempid(["use", token, "--store", `redis://127.0.0.1:${port}`, "--json"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: "ERR_TEMPID_STORE" });
+      expect(r.stderr).toMatch(/timed out after 5000 ms/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => mute.close(resolve));
+    }
+  }, 60_000);
+
+  it("found by the fifth breaker: no spelling of an in-memory SQLite database is taken (each run would grant a single-use token again)", async () => {
+    const token = (await tempid(["new", "1h", "--max-uses", "1"])).stdout.trim();
+    for (const url of ["sqlite: :memory:", "sqlite: ", "sqlite::memory:\n", "SQLITE::memory:", "sqlite:///:memory:", "sqlite:file::memory:?cache=shared", "sqlite:file:x?mode=memory"]) {
+      const r = await tempid(["use", token, "--store", url]);
+      expect(r.code, JSON.stringify(url)).toBe(2);
+      expect(r.stderr, JSON.stringify(url)).toContain("needs a file path");
+    }
+  });
+
+  it("found by the fifth breaker: a bad --bind or --purpose is bad usage (exit 2) on every command, not a refused token", async () => {
+    const token = (await tempid(["new", "1h", "--bind", "h", "--max-uses", "1"])).stdout.trim();
+    const store = `sqlite:${join(dir, "bind.db")}`;
+    for (const args of [
+      ["verify", token, "--bind="],
+      ["verify", token, "--purpose="],
+      ["verify", token, "--purpose", "p".repeat(1025)],
+      ["use", token, "--bind=", "--store", store],
+      ["uses", token, "--purpose=", "--store", store],
+      ["revoke", token, "--bind=", "--store", store],
+    ]) {
+      const r = await tempid(args);
+      expect(r.code, args.slice(0, 1).concat(args.slice(2, 3)).join(" ")).toBe(2);
+      expect(r.stderr).toContain("ERR_TEMPID_ARGUMENT");
+    }
+    // The token is unspent: none of the above was a use.
+    expect((await tempid(["use", token, "--bind", "h", "--store", store])).code).toBe(0);
+  });
+
+  it("--json holds for help, --version and a missing command too", async () => {
+    const help = await tempid(["help", "--json"]);
+    expect(help.code).toBe(0);
+    expect(JSON.parse(help.stdout).usage).toContain("tempid new <duration>");
+    const version = await tempid(["--version", "--json"]);
+    expect(version.code).toBe(0);
+    expect(typeof JSON.parse(version.stdout).version).toBe("string");
+    const none = await tempid(["--json"]);
+    expect(none.code).toBe(2);
+    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, code: "ERR_TEMPID_USAGE" });
+    const plain = await tempid([]);
+    expect(plain.code).toBe(2);
+    expect(plain.stdout).toContain("usage:");
+  });
+
   it("negative numbers and unknown commands get a plain reason, the help hint once", async () => {
     for (const [args, reason] of [
       [["new", "-5"], "-5 is negative"],

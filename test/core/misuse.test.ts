@@ -4,7 +4,7 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { configure, createTempID, formatRemaining, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
+import { configure, createTempID, formatRemaining, MemoryStore, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -50,6 +50,35 @@ describe("call options", () => {
     expect(none.payload).toBeNull();
     expect(none.maxUses).toBe(1);
     expect((await t.verify(String(none), null as never))?.id).toBe(none.id);
+  });
+
+  it("found by the fifth breaker: createTempID reads each option once, inherited ones too, and checks what it uses", async () => {
+    // A store: null on the prototype passed the own-key checks, then silently gave the default MemoryStore.
+    expect(() => createTempID(Object.assign(Object.create({ store: null }), { secret: SECRET }))).toThrow(/^store is null/);
+    // A getter answering the real store once and null after: the store used is the store checked.
+    const real = new MemoryStore();
+    let reads = 0;
+    const t = createTempID({
+      secret: SECRET,
+      get store() {
+        return reads++ === 0 ? real : (null as never);
+      },
+    });
+    expect(t.store).toBe(real);
+    expect(reads).toBe(1);
+    // A class whose getters give the options (inherited, not enumerable) still configures the instance.
+    class Settings {
+      get secret() {
+        return SECRET;
+      }
+      get purpose() {
+        return "login";
+      }
+    }
+    const fromClass = createTempID(new Settings() as never);
+    const token = String(await fromClass.new("5m"));
+    expect(await createTempID({ secret: SECRET }).verify(token, { purpose: "login" })).not.toBeNull();
+    expect(await createTempID({ secret: SECRET }).verify(token)).toBeNull();
   });
 
   it("a TempID object where its text is meant is an argument error, not a bad token (null)", async () => {

@@ -31,7 +31,7 @@ const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
  * docs/PERFORMANCE.md), and the regression ceiling this test enforces on the code loaded first.
  */
 const GZIP_BUDGET = 4 * 1024;
-const GZIP_CEILING = 10_300;
+const GZIP_CEILING = 10_400;
 
 let dir: string;
 let tarball: string;
