@@ -5,7 +5,8 @@
  * server on TCP, an edge function on Neon and the Python package share counts.
  *
  * Needs no Node API. Every call is bounded by `timeoutMs`. Past the deadline the HTTP request is aborted
- * and a Pool connection destroyed, so an abandoned consume is never delivered later, and never retried.
+ * and a Pool connection destroyed; a statement already on its way may still reach the server and count once
+ * (that use is lost, never granted, as the README says of every store). Never retried.
  */
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";

@@ -7,7 +7,7 @@
 import { TempIDConfigError } from "@tempid/core";
 import { PG_CONCURRENT_CREATE_CODES, type SqlStatement } from "./sql-dialect.js";
 import { SQL_STORE_OPTION_KEYS, type SqlResult, type SqlRunner, type SqlStoreOptions, SqlUseStore } from "./sql-store.js";
-import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, checkBoolean, checkOptionKeys } from "./store-kit.js";
+import { type BoundedCall, DEFAULT_TIMEOUT_MS, type OptionKeys, checkBoolean, checkOptionKeys, closedError } from "./store-kit.js";
 
 /** All the store needs from `pg` (Pool, PoolClient or Client). */
 export interface PgQueryable {
@@ -100,6 +100,7 @@ function notRun(err: unknown): boolean {
 
 class PgRunner implements SqlRunner {
   readonly #names = new Map<string, string>();
+  #closed = false;
 
   constructor(
     private readonly client: PgQueryable,
@@ -125,8 +126,9 @@ class PgRunner implements SqlRunner {
       result = await this.client.query(config);
     } catch (err) {
       // Refused before it ran (see `notRun`): sent once more, unnamed, so nothing can count twice. Not for
-      // a caller past its deadline, and not once the store is closed (the store checks before each send).
+      // a caller past its deadline, and not once the store's close() has begun.
       if (config.name === undefined || !notRun(err) || call?.timedOut === true) throw err;
+      if (this.#closed) throw closedError();
       delete config.name;
       result = await this.client.query(config);
     }
@@ -138,6 +140,10 @@ class PgRunner implements SqlRunner {
   }
 
   alreadyExists = alreadyExists;
+
+  closing(): void {
+    this.#closed = true;
+  }
 
   async closeOwned(): Promise<void> {
     if (this.owned) await this.client.end?.();

@@ -55,7 +55,8 @@ export function isNoScript(err: unknown): boolean {
 /** Parses a counter's value (GET reply): missing → 0. */
 export function parseCount(value: unknown): number {
   if (value === null || value === undefined) return 0;
-  const n = typeof value === "number" ? value : Number(String(value));
+  // A number, or decimal text: Number(String([8])) is 8 and Number("0x1") is 1, neither a counter's value.
+  const n = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n)) throw new Error(`unexpected counter value ${String(value)}`);
   return n;
 }

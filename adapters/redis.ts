@@ -41,6 +41,7 @@ export class RedisUseStore implements UseStore {
   readonly #close: (() => Promise<unknown>) | undefined;
   readonly #timeoutMs: number;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(client: NodeRedisLike | IoredisLike, options: RedisStoreOptions = {}) {
     const c = client as Partial<NodeRedisLike & IoredisLike> | null;
@@ -88,11 +89,13 @@ export class RedisUseStore implements UseStore {
     await this.#script("revoke", REVOKE_SHA1, REVOKE_SCRIPT, key, [String(REVOKED_COUNT), String(expiresAtMs)]);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const close = this.#close;
-    if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
+  close(): Promise<void> {
+    // A second close() is the first one's promise: it must not report closed while the first still waits.
+    return (this.#closing ??= (async () => {
+      this.#closed = true;
+      const close = this.#close;
+      if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
+    })());
   }
 
   /**

@@ -232,14 +232,25 @@ export class UseTableSql {
  * (an insert id of at most REVOKED_COUNT). Check it before `mysqlGranted`.
  */
 export function mysqlCorruptCount(insertId: number | string | bigint): number | undefined {
-  const id = Number(insertId);
+  const id = mysqlInsertId(insertId);
   return id > REVOKED_COUNT ? NEGATIVE_BASE - id : undefined;
 }
 
 /** Reads a MySQL consume's OK packet (see the statement): granted on insert or on a changed row. */
 export function mysqlGranted(affectedRows: number, insertId: number | string | bigint): boolean {
   if (affectedRows === 2) return true;
-  return affectedRows === 1 && Number(insertId) === 0;
+  return affectedRows === 1 && mysqlInsertId(insertId) === 0;
+}
+
+/**
+ * An OK packet's insert id: a whole number, or its decimal text (PlanetScale's JSON). Anything else is an
+ * error, never read as 0: `Number("")`, `Number(null)` and `Number("0x0")` are 0, and a refusal (insert id =
+ * the count) read as 0 is a grant.
+ */
+function mysqlInsertId(value: unknown): number {
+  const n = typeof value === "bigint" ? Number(value) : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new Error(`unexpected insert id ${JSON.stringify(String(value))}`);
+  return n;
 }
 
 /** MySQL error numbers the MySQL migration tolerates: the index already exists. */
@@ -250,7 +261,8 @@ export const PG_CONCURRENT_CREATE_CODES: readonly string[] = ["23505", "42P07", 
 
 /** A row's count as a number (drivers return INTEGER as number, bigint or string). */
 export function toCount(value: unknown): number {
-  const n = typeof value === "bigint" ? Number(value) : typeof value === "string" ? Number(value) : value;
+  // Decimal text only (an int8 from PostgreSQL): Number() also reads " 1 ", "0x1" and "1e0".
+  const n = typeof value === "bigint" ? Number(value) : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isSafeInteger(n)) throw new Error(`unexpected count value ${String(value)}`);
   return n;
 }

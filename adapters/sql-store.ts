@@ -72,6 +72,8 @@ export interface SqlRunner {
    * URL or path), never the user's. A runner that opens lazily must never open again after this.
    */
   closeOwned?(): Promise<void> | void;
+  /** Told, synchronously, the moment the store's close() begins: a runner that sends a follow-up sends no more. */
+  closing?(): void;
   /**
    * True when every statement is a network round trip (D1): consume then sends its one full statement,
    * never SQLite's cheaper first statement followed, on a refusal, by a second (two round trips).
@@ -93,6 +95,7 @@ export class SqlUseStore implements UseStore {
   /** Where a corrupt count lies, for its error message. */
   readonly #where: string;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(dialect: SqlDialect, runner: SqlRunner, options: SqlStoreOptions = {}) {
     if (options === null || typeof options !== "object") throw new TempIDConfigError("store options must be an object");
@@ -130,11 +133,13 @@ export class SqlUseStore implements UseStore {
       }
       const result = await this.#run(this.#sql.consume(key, limit, expiresAtSec, nowSec), call);
       if (this.#sql.dialect === "mysql") {
-        const corrupt = mysqlCorruptCount(result.insertId ?? 0);
+        // An absent insert id is 0 (PlanetScale's JSON leaves zero values out); null is not.
+        const insertId = result.insertId === undefined ? 0 : result.insertId;
+        const corrupt = mysqlCorruptCount(insertId);
         if (corrupt !== undefined) throw corruptCount(corrupt, this.#where);
-        return mysqlGranted(result.affectedRows, result.insertId ?? 0);
+        return mysqlGranted(result.affectedRows, insertId);
       }
-      const row = result.rows[0];
+      const row = oneRow(result.rows);
       if (row === undefined) return false;
       // A live row with a negative count comes back unchanged: refused, with an error naming its value.
       const count = toCount(row["count"]);
@@ -148,7 +153,7 @@ export class SqlUseStore implements UseStore {
   async used(key: string, nowMs: number): Promise<number> {
     return this.#call("used", async (call) => {
       const result = await this.#run(this.#sql.used(key, toNowSec(nowMs)), call);
-      const row = result.rows[0];
+      const row = oneRow(result.rows);
       if (row === undefined) return 0;
       const count = toCount(row["count"]);
       if (count < 0) throw corruptCount(count, this.#where);
@@ -188,13 +193,16 @@ export class SqlUseStore implements UseStore {
    * Closes the store: from this moment no statement is sent (a call still in flight completes with what
    * it already sent, or rejects), and what the store opened itself is closed, never to be reopened.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#purge.idle();
-    await bounded("close", this.#timeoutMs, async () => {
-      await this.#runner.closeOwned?.();
-    });
+  close(): Promise<void> {
+    // A second close() is the first one's promise: it must not report closed while the first still waits.
+    return (this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#runner.closing?.();
+      await this.#purge.idle();
+      await bounded("close", this.#timeoutMs, async () => {
+        await this.#runner.closeOwned?.();
+      });
+    })());
   }
 
   #open(): void {
@@ -266,4 +274,10 @@ export function missingTable(err: unknown): boolean {
     err = e.cause;
   }
   return false;
+}
+
+/** The one row a single-key statement returns, or undefined for none; more than one is a reply to refuse. */
+function oneRow(rows: readonly Record<string, unknown>[]): Record<string, unknown> | undefined {
+  if (rows.length > 1) throw new Error(`unexpected reply: ${rows.length} rows for one key`);
+  return rows[0];
 }

@@ -114,8 +114,10 @@ function describeValue(value: unknown): string {
 
 export function checkPositiveInt(value: unknown, option: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new TempIDConfigError(`${option} must be ${allowZero ? "a non-negative" : "a positive"} integer`);
+  // At most 2^31-1: a timer of more fires at once (timeoutMs: 2 ** 31 timed out every call after 1 ms,
+  // each use spent), and no count or batch here needs more.
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1) || value > 2_147_483_647) {
+    throw new TempIDConfigError(`${option} must be ${allowZero ? "a non-negative" : "a positive"} integer of at most 2147483647`);
   }
   return value;
 }
