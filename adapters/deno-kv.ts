@@ -102,6 +102,7 @@ export class DenoKvUseStore implements UseStore {
   readonly #queues = new Map<string, Waiter[]>();
   readonly #rounds = new Set<Promise<void>>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(kv: DenoKvLike, options: DenoKvStoreOptions = {}) {
     const k = kv as Partial<DenoKvLike> | null;
@@ -154,26 +155,28 @@ export class DenoKvUseStore implements UseStore {
    * `closeClient: true`, the handle is closed (anything still in flight on it then fails). Without it the
    * handle is left open: it is yours.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#rounds.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#rounds]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    if (this.#closeClient) {
-      try {
-        this.#kv.close();
-      } catch (err) {
-        throw toStoreError(err, "close");
+  close(): Promise<void> {
+    // A second close() is the first one's promise: it must not report closed while the first still waits.
+    return (this.#closing ??= (async () => {
+      this.#closed = true;
+      if (this.#rounds.size > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.allSettled([...this.#rounds]),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, this.#timeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
       }
-    }
+      if (this.#closeClient) {
+        try {
+          this.#kv.close();
+        } catch (err) {
+          throw toStoreError(err, "close");
+        }
+      }
+    })());
   }
 
   #key(key: string): DenoKvKey {

@@ -104,6 +104,7 @@ export class IdbUseStore implements UseStore {
   /** Where the next background sweep starts (the last key the previous one visited); undefined: the start. */
   #sweepFrom: IDBValidKey | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: IdbStoreOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TempIDConfigError("idbStore takes an options object");
@@ -219,11 +220,13 @@ export class IdbUseStore implements UseStore {
    * Refuses every later call. Closes the database connection when the store opened it (the default store),
    * after its transactions finish; an idb-keyval store you passed is left open.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#purge.idle();
-    if (this.#own !== undefined) await bounded("close", this.#timeoutMs, () => this.#own!.close());
+  close(): Promise<void> {
+    // A second close() is the first one's promise: it must not report closed while the first still waits.
+    return (this.#closing ??= (async () => {
+      this.#closed = true;
+      await this.#purge.idle();
+      if (this.#own !== undefined) await bounded("close", this.#timeoutMs, () => this.#own!.close());
+    })());
   }
 
   /**

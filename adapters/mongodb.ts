@@ -99,6 +99,7 @@ export class MongoUseStore implements UseStore {
   /** Where a corrupt count lies, for its error message. */
   readonly #where: string;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(target: MongoCollectionLike | MongoDbLike | MongoClientLike, options: MongoStoreOptions = {}) {
     const t = target as Partial<MongoCollectionLike & MongoDbLike & MongoClientLike> | null;
@@ -217,11 +218,13 @@ export class MongoUseStore implements UseStore {
    * From this moment nothing is sent: a call in flight completes with what it already sent, or rejects
    * (a MongoClient never reconnects for it). With `closeClient`, the client is closed.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const close = this.#close;
-    if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
+  close(): Promise<void> {
+    // A second close() is the first one's promise: it must not report closed while the first still waits.
+    return (this.#closing ??= (async () => {
+      this.#closed = true;
+      const close = this.#close;
+      if (close !== undefined) await bounded("close", this.#timeoutMs, () => close());
+    })());
   }
 
   /** Checked before every driver call: none is sent once close() has begun. */

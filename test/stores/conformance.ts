@@ -270,9 +270,13 @@ export function describeStore(harness: StoreHarness, status?: ServiceStatus): vo
       });
     }
 
-    it("a closed store rejects with TempIDStoreError", async () => {
+    it("a closed store rejects with TempIDStoreError; a second close() settles only after the first", async () => {
       const s = await open(fresh());
-      await s.close();
+      await s.consume(key("open"), 1, inAnHour, now); // opened and connected, so closing has work to do
+      const settled: string[] = [];
+      // Found by a breaker: the second call returned at once while the first still waited on the client.
+      await Promise.all([s.close().then(() => settled.push("first")), s.close().then(() => settled.push("second"))]);
+      expect(settled).toEqual(["first", "second"]);
       if (harness.processLocal) return; // the memory harness hands out views whose close() is a no-op
       await expect(s.consume(key("closed"), 1, inAnHour, now)).rejects.toBeInstanceOf(TempIDStoreError);
     });
