@@ -165,7 +165,8 @@ function instance(values: Values, store?: UseStore, format?: Format, token?: str
   const detected = token === undefined ? undefined : detectFormat(token);
   const accept = parseAccept(values.accept) ?? (detected ? [detected] : undefined);
   // A command line must not mint or accept tokens with the public fallback secret by accident.
-  const options: TempIDOptions = { store, format: format ?? accept?.[0], strict: !values.insecure };
+  const options: TempIDOptions = { format: format ?? accept?.[0], strict: !values.insecure };
+  if (store !== undefined) options.store = store;
   if (accept !== undefined) options.accept = accept;
   if (!process.env.TEMPID_SECRET) {
     if (!values.insecure) {

@@ -155,6 +155,8 @@ export function resolveConfig(given: TempIDOptions = {}): ResolvedConfig {
     const value = ((options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]);
     // null is not "the default": `store: null` from a missing binding would silently count in memory.
     if (key !== "secret" && value === null) throw new TempIDConfigError(`${key} is null: leave it out (undefined) for the default`);
+    // Nor is a store given as undefined (a missing binding, like a secret's): left out, it is the default.
+    if (key === "store" && value === undefined) throw new TempIDConfigError("store is undefined: the variable or binding that should hold it is missing (leave the option out for the default store)");
   }
   const format = options.format ?? "v3";
   assertFormat(format, "format");

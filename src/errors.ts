@@ -77,11 +77,9 @@ export class TempIDSchemaError extends TempIDError {
   static override readonly errorName: string = "TempIDSchemaError";
   readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>;
   constructor(issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }>) {
-    const first = issues[0];
-    const path = first?.path?.map((p) => String(typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p)).join(".");
-    // The schema's own message and the path in the schema's terms (no payload values are quoted here).
-    const detail = first ? `: ${path ? `${path}: ` : ""}${first.message}` : "";
-    super("ERR_TEMPID_SCHEMA", `payload does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"})${detail}`);
+    // Neither the issues' paths nor their messages: a path can be a payload key (z.record) and a schema's
+    // message can quote the payload (zod names unrecognized keys), and messages never hold the payload.
+    super("ERR_TEMPID_SCHEMA", `payload does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"}: see the error's issues)`);
     this.issues = issues;
   }
 }

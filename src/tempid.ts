@@ -171,7 +171,7 @@ export class TempID<P = unknown> {
   }
 
   /** Registers a callback run once, the first time `valid()`, `expired()` or `use()` sees the token expired after it was registered. Chainable. */
-  onExpire(callback: () => void): this {
+  onExpire(callback: () => void | Promise<void>): this {
     if (typeof callback !== "function") throw new TypeError("onExpire takes a function");
     this.#callbacks.push(callback);
     return this;
@@ -227,12 +227,15 @@ export class TempID<P = unknown> {
     // (one registered after the expiry was first noticed runs at the next check, not never).
     const callbacks = this.#callbacks;
     this.#callbacks = [];
+    // A failing callback must not break the valid()/expired() call that noticed the expiry, nor (an async
+    // one's rejection, unhandled) end the process.
+    const report = (err: unknown) => console.error("tempid: an onExpire callback threw", err);
     for (const callback of callbacks) {
       try {
-        callback();
+        const result: unknown = callback();
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") (result as PromiseLike<unknown>).then(undefined, report);
       } catch (err) {
-        // A failing callback must not break the valid()/expired() call that noticed the expiry.
-        console.error("tempid: an onExpire callback threw", err);
+        report(err);
       }
     }
   }

@@ -8,6 +8,7 @@ import {
   TempID,
   TempIDConfigError,
   TempIDError,
+  type TempIDSchemaError,
   TempIDStoreError,
   type UseStore,
 } from "@tempid/core";
@@ -600,7 +601,8 @@ describe("typed payloads with a Standard Schema (zod 4)", () => {
     expect(userId).toBe(1);
     const bad = await t.new("15m", { payload: { userId: "x", email: "a@example.com" } as never, schema: Reset }).catch((e: Error) => e);
     expect(bad).toMatchObject({ code: "ERR_TEMPID_SCHEMA" });
-    expect((bad as Error).message).toMatch(/^payload does not match the schema \(1 issue\): userId: /);
+    expect((bad as Error).message).toBe("payload does not match the schema (1 issue: see the error's issues)");
+    expect((bad as TempIDSchemaError).issues[0]?.path?.map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p))).toEqual(["userId"]);
     const other = await t.new("15m", { payload: { userId: 1 } });
     expect(await t.verify(String(other), { schema: Reset })).toBeNull();
     await expect(t.fromString(String(other), { schema: Reset })).rejects.toMatchObject({ code: "ERR_TEMPID_SCHEMA" });

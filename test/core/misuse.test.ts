@@ -4,7 +4,8 @@
  * migration instance that could not hold the Python service's secret, a TempID object passed as a token.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { configure, createTempID, formatRemaining, MemoryStore, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
+import { z } from "zod";
+import { configure, createTempID, formatRemaining, MemoryStore, TempIDError, TempID, TempIDArgumentError, TempIDConfigError, TempIDDurationError, TempIDPayloadTooLargeError, TempIDStoreError, TempIDUnsupportedError } from "@tempid/core";
 
 const SECRET = "misuse-secret-0123456789abcdef0123456789";
 const PYTHON_SECRET = "py-secret"; // 9 bytes: fine for V2, too short for V3
@@ -79,6 +80,52 @@ describe("call options", () => {
     const token = String(await fromClass.new("5m"));
     expect(await createTempID({ secret: SECRET }).verify(token, { purpose: "login" })).not.toBeNull();
     expect(await createTempID({ secret: SECRET }).verify(token)).toBeNull();
+  });
+
+  it("found by a sixth breaker: store: undefined (a missing binding) is refused, never the default MemoryStore", async () => {
+    const shared = new MemoryStore();
+    expect(() => createTempID({ secret: SECRET, store: undefined })).toThrow(/^store is undefined/);
+    configure({ secret: SECRET, store: shared });
+    try {
+      expect(() => configure({ store: undefined })).toThrow(TempIDConfigError);
+      // The configured store is still the one counting.
+      const tid = await TempID.new("5m", { maxUses: 1 });
+      expect(await tid.use()).toBe(true);
+      expect(await shared.used(tid.id, Date.now())).toBe(1);
+    } finally {
+      configure({ store: new MemoryStore() });
+    }
+  });
+
+  it("found by a sixth breaker: an async onExpire callback that rejects is logged, and the process goes on", async () => {
+    let now = T0;
+    const t = createTempID({ secret: SECRET, clock: () => now });
+    const errors: unknown[][] = [];
+    const log = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void errors.push(args));
+    const tid = (await t.new("1s")).onExpire(async () => {
+      throw new Error("async boom");
+    });
+    now += 2000;
+    expect(tid.expired()).toBe(true);
+    // An unhandled rejection here would fail this test run (vitest reports it) and end a Node process.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]?.[1])).toContain("async boom");
+    log.mockRestore();
+  });
+
+  it("found by a sixth breaker: a schema error's message holds neither payload keys nor values (zod quotes them)", async () => {
+    const t = createTempID({ secret: SECRET });
+    const Strict = z.strictObject({ userId: z.number() });
+    const ByEmail = z.record(z.string(), z.number());
+    const a = await t.new("5m", { payload: { userId: 1, "alice@example.com": 1 } as never, schema: Strict }).catch((e: Error) => e);
+    const b = await t.new("5m", { payload: { "bob@example.com": "x" } as never, schema: ByEmail }).catch((e: Error) => e);
+    for (const err of [a, b]) {
+      expect(err).toBeInstanceOf(TempIDError);
+      expect((err as Error).message).not.toMatch(/@example\.com/);
+      expect((err as { issues: unknown[] }).issues.length).toBeGreaterThan(0); // the details stay on the error
+    }
+    expect(JSON.stringify((a as { issues: unknown }).issues)).toContain("alice@example.com");
   });
 
   it("a TempID object where its text is meant is an argument error, not a bad token (null)", async () => {
