@@ -119,15 +119,17 @@ function resolveSecrets(options: TempIDOptions, strict: boolean): { secrets: Sec
   }
   const fromEnv = readEnv("TEMPID_SECRET");
   if (fromEnv !== undefined && fromEnv !== "") return { secrets: [fromEnv], insecure: false };
+  // Deno reads nothing without the permission: a set TEMPID_SECRET looks unset, so say so.
+  const deno = "Deno" in globalThis ? "; Deno reads TEMPID_SECRET only with --allow-env=TEMPID_SECRET" : "";
   if (strict || isProduction() || !hasProcessEnv()) {
     throw new TempIDConfigError(
-      "no secret: set TEMPID_SECRET or pass { secret } (no insecure fallback in production, with strict: true, or without a process environment: Workers, edge runtimes, browsers)",
+      `no secret: set TEMPID_SECRET or pass { secret } (no insecure fallback in production, with strict: true, or without a process environment: Workers, edge runtimes, browsers)${deno}`,
     );
   }
   if (!warned) {
     warned = true;
     console.warn(
-      "tempid: no secret (TEMPID_SECRET or { secret }): using a public fallback secret that anyone can read. For local testing only, never production.",
+      `tempid: no secret (TEMPID_SECRET or { secret }): using a public fallback secret that anyone can read. For local testing only, never production${deno}.`,
     );
   }
   return { secrets: [INSECURE_FALLBACK_SECRET], insecure: true };

@@ -171,7 +171,7 @@ export class TempID<P = unknown> {
   }
 
   /** Registers a callback run once, the first time `valid()`, `expired()` or `use()` sees the token expired after it was registered. Chainable. */
-  onExpire(callback: () => void | Promise<void>): this {
+  onExpire(callback: () => void): this {
     if (typeof callback !== "function") throw new TypeError("onExpire takes a function");
     this.#callbacks.push(callback);
     return this;

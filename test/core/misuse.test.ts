@@ -123,9 +123,16 @@ describe("call options", () => {
     for (const err of [a, b]) {
       expect(err).toBeInstanceOf(TempIDError);
       expect((err as Error).message).not.toMatch(/@example\.com/);
-      expect((err as { issues: unknown[] }).issues.length).toBeGreaterThan(0); // the details stay on the error
+      expect((err as unknown as { issues: unknown[] }).issues.length).toBeGreaterThan(0); // the details stay on the error
     }
-    expect(JSON.stringify((a as { issues: unknown }).issues)).toContain("alice@example.com");
+    expect(JSON.stringify((a as unknown as { issues: unknown }).issues)).toContain("alice@example.com");
+  });
+
+  it("found by a fresh user on Deno: without --allow-env, TEMPID_SECRET looks unset, and the error says which flag reads it", () => {
+    vi.stubEnv("TEMPID_SECRET", "");
+    expect(() => createTempID({ strict: true })).toThrow(/^no secret: set TEMPID_SECRET or pass \{ secret \} \(.*\)$/);
+    vi.stubGlobal("Deno", { env: { get: () => { throw new Error("PermissionDenied"); } } });
+    expect(() => createTempID({ strict: true })).toThrow(/; Deno reads TEMPID_SECRET only with --allow-env=TEMPID_SECRET$/);
   });
 
   it("a TempID object where its text is meant is an argument error, not a bad token (null)", async () => {

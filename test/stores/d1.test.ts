@@ -5,6 +5,7 @@
  * corrupt counts. Skips with the reason when workerd cannot start here (fails under
  * TEMPID_REQUIRE_SERVICES=1).
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -241,5 +242,42 @@ run("d1 store: examples/edge/workers/d1.ts runs in workerd", () => {
     const { token, statuses } = await mintAndRedeem(mf, 20);
     expect(statuses.filter((s) => s === 200).length).toBe(3);
     expect(statuses.filter((s) => s === 410).length).toBe(17);
+  });
+});
+
+run("d1 store: the README's migration file", () => {
+  let mf: Miniflare;
+
+  beforeAll(async () => {
+    mf = new Miniflare({ modules: true, script: "export default { fetch() { return new Response('') } }", compatibilityDate: COMPATIBILITY_DATE, d1Databases: ["FILE", "MIGRATE"] });
+  }, 60_000);
+  afterAll(async () => {
+    await mf?.dispose();
+  });
+
+  // Found by a fresh user: the DDL was two inline statements without semicolons, which wrangler's migration
+  // runner refused when pasted into one file. It is now a file, applied here as D1 applies a migration.
+  it("makes exactly the table and index migrate() makes, and the store counts in it", async () => {
+    const file = await mf.getD1Database("FILE");
+    const made = await mf.getD1Database("MIGRATE");
+    const sql = readFileSync(fileURLToPath(new URL("../../examples/edge/workers/migrations/0001_tempid.sql", import.meta.url)), "utf8");
+    const statements = sql
+      .split("\n")
+      .filter((line) => !line.startsWith("--"))
+      .join("\n")
+      .split(";")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    expect(statements).toHaveLength(2);
+    await file.batch(statements.map((s) => file.prepare(s)));
+    await d1Store(made).migrate();
+    const schema = async (db: typeof file) => (await db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'tempid_uses%' ORDER BY name").all()).results;
+    const fromFile = await schema(file);
+    expect(fromFile.map((r) => (r as { name: string }).name)).toEqual(["tempid_uses", "tempid_uses_expires_at_idx"]);
+    expect(fromFile).toEqual(await schema(made));
+    const store = d1Store(file);
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    expect(await store.consume("k", 1, exp, Date.now())).toBe(true);
+    expect(await store.consume("k", 1, exp, Date.now())).toBe(false);
   });
 });

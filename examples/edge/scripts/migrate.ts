@@ -1,4 +1,4 @@
-// examples/edge/scripts/migrate.ts — run once at deploy time (Node): creates the table and its index.
+// examples/edge/scripts/migrate.ts — run once at deploy time (npx tsx migrate.ts): creates the table and its index.
 // The edge stores never create tables on the request path.
 import { neon } from "@neondatabase/serverless";
 import { connect } from "@planetscale/database";

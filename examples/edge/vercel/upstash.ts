@@ -5,7 +5,7 @@ import { upstashStore } from "@tempid/core/upstash";
 
 export const runtime = "edge";
 
-// Reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; no client retries (see the consistency notes).
+// Reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; no client retries (see "Create the client with retry" above).
 const redis = Redis.fromEnv({ retry: { retries: 0 } });
 const tempid = createTempID({ store: upstashStore(redis) });
 

@@ -1,9 +1,12 @@
 // examples/edge/workers/d1.ts — Cloudflare Worker counting uses in D1. wrangler.toml:
+//   name = "tempid-d1"
+//   main = "d1.ts"
+//   compatibility_date = "2025-09-01"
 //   [[d1_databases]]
 //   binding = "DB"
 //   database_name = "tempid"
 //   database_id = "<id from `wrangler d1 create tempid`>"
-// Create the table once, with the DDL from the README's D1 section in a D1 migration file
+// Create the table once, with migrations/0001_tempid.sql from the README's D1 section as a D1 migration
 // (`wrangler d1 migrations create tempid init`, then `wrangler d1 migrations apply tempid --local` for
 // `wrangler dev` and `--remote` for production): the store sends no DDL unless `autoMigrate: true`.
 import type { D1Database } from "@cloudflare/workers-types";

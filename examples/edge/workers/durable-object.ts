@@ -1,5 +1,8 @@
 // examples/edge/workers/durable-object.ts — Cloudflare Worker counting uses in Durable Objects, one object per
 // token. wrangler.toml:
+//   name = "tempid-do"
+//   main = "durable-object.ts"
+//   compatibility_date = "2025-09-01"
 //   [[durable_objects.bindings]]
 //   name = "TEMPID_COUNTERS"
 //   class_name = "TempIDCounter"

@@ -1,5 +1,5 @@
 // examples/edge/workers/neon-http.ts — Cloudflare Worker, Neon over HTTPS (one request per use),
-// plus a Cron Trigger that deletes expired counters.
+// plus a Cron Trigger that deletes expired counters (wrangler.toml: [triggers] crons = ["0 * * * *"]).
 import { neon } from "@neondatabase/serverless";
 import { createTempID } from "@tempid/core";
 import { neonStore } from "@tempid/core/neon";
