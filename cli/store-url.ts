@@ -8,6 +8,7 @@ import { sqliteStore } from "@tempid/core/sqlite";
 import { redisStore } from "@tempid/core/redis";
 import { postgresStore } from "@tempid/core/postgres";
 import { mysqlStore } from "@tempid/core/mysql";
+import { settlesWithin } from "./deadline.js";
 
 /** How long the CLI waits for a server to answer when it connects (the stores' own calls are bounded by timeoutMs). */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -65,16 +66,12 @@ export async function openStore(url: string, names: StoreNames = {}): Promise<Us
       const { createClient } = await load<typeof import("redis")>("redis");
       const client = createClient({ url, socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false } });
       client.on("error", () => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         // connectTimeout bounds the TCP connect only: a server that accepts and never answers held the
         // handshake (and the command) forever.
-        await Promise.race([
-          client.connect(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-          }),
-        ]);
+        const connecting = client.connect();
+        if (!(await settlesWithin(connecting, CONNECT_TIMEOUT_MS))) throw new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`);
+        await connecting;
       } catch (err) {
         try {
           client.destroy(); // a handshake still waiting is dropped, so the process can exit
@@ -83,8 +80,6 @@ export async function openStore(url: string, names: StoreNames = {}): Promise<Us
         }
         // The server, not the command line, is at fault: a store error (exit code 2 either way).
         throw new TempIDStoreError(`cannot connect to ${redact(url)}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        clearTimeout(timer);
       }
       const prefix = names.prefix === undefined ? {} : { prefix: names.prefix };
       let store: UseStore;

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
+import { settlesWithin } from "./deadline.js";
 import {
   createTempID,
   formatRemaining,
@@ -137,18 +138,13 @@ async function openStoreFlag(values: Values, command: string): Promise<UseStore>
 async function closeQuietly(store: UseStore): Promise<void> {
   // A client may wait forever for a server that took a command and never answered (the store's own call
   // timed out already): wait a moment, then leave the connection to the process's exit.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const closed = await Promise.race([
-    store.close().then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!closed) abandonedConnection = true;
+  if (!(await settlesWithin(store.close(), CLOSE_WAIT_MS))) abandonedConnection = true;
+}
+
+/** Sets the exit code; with a connection that would not close, exits once what was written is flushed. */
+function finish(code: number): void {
+  process.exitCode = code;
+  if (abandonedConnection) process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
 const CLOSE_WAIT_MS = 2000;
@@ -444,11 +440,7 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 
 const argv = process.argv.slice(2);
 run(argv).then(
-  (code) => {
-    process.exitCode = code;
-    // Exit once what was written has been flushed, not when a stalled connection closes (never).
-    if (abandonedConnection) process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
-  },
+  (code) => finish(code),
   (err: unknown) => {
     const message =
       err instanceof UsageError
@@ -462,7 +454,6 @@ run(argv).then(
     const line = message.replace(/\s*\n\s*/g, " ");
     if (argv.includes("--json")) out(JSON.stringify({ ok: false, error: line, code: err instanceof TempIDError ? err.code : "ERR_TEMPID_USAGE" }));
     process.stderr.write(`tempid: ${line}\n`);
-    process.exitCode = 2;
-    if (abandonedConnection) process.stdout.write("", () => process.stderr.write("", () => process.exit(2)));
+    finish(2);
   },
 );
